@@ -1,0 +1,164 @@
+"""The metric table: every metric is a pure vectorised function of group cells.
+
+``Cells.conf`` has shape ``(..., G, 2, 2)`` indexed ``[label, decision]`` and
+``Cells.hist`` has shape ``(..., G, 2, S)`` indexed ``[label, score bin]``; the
+leading axes are bootstrap replicates (or nothing, for the point estimate). The same
+function therefore gives the point estimate and every replicate.
+
+Each metric declares once whether higher or lower is better, and whether it is a
+proportion ``x / n`` of counts (which admits the Wilson and Clopper-Pearson intervals).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import numpy as np
+
+__all__ = ["Cells", "METRICS", "Metric", "RELATIVE", "metric_names"]
+
+Direction = Literal["higher", "lower", "none"]
+Kind = Literal["proportion", "count", "score"]
+ECE_BINS = 10
+
+
+@dataclass(frozen=True)
+class Cells:
+    conf: np.ndarray
+    hist: np.ndarray | None = None
+    grid: np.ndarray | None = None
+
+    def cell(self, label: int, decision: int) -> np.ndarray:
+        return self.conf[..., label, decision]
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    title: str
+    direction: Direction
+    kind: Kind
+    fn: Callable[[Cells], np.ndarray]
+    parts: Callable[[Cells], tuple[np.ndarray, np.ndarray]] | None = None  # (x, n) of a proportion
+
+    @property
+    def needs_score(self) -> bool:
+        return self.kind == "score"
+
+
+def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def _proportion(
+    name: str, title: str, direction: Direction, num: Callable[[Cells], np.ndarray],
+    den: Callable[[Cells], np.ndarray],
+) -> Metric:
+    def parts(c: Cells) -> tuple[np.ndarray, np.ndarray]:
+        return num(c), den(c)
+
+    return Metric(name, title, direction, "proportion", lambda c: _div(num(c), den(c)), parts)
+
+
+def _tn(c: Cells) -> np.ndarray:
+    return c.cell(0, 0)
+
+
+def _fp(c: Cells) -> np.ndarray:
+    return c.cell(0, 1)
+
+
+def _fn(c: Cells) -> np.ndarray:
+    return c.cell(1, 0)
+
+
+def _tp(c: Cells) -> np.ndarray:
+    return c.cell(1, 1)
+
+
+def _all(c: Cells) -> np.ndarray:
+    return c.conf.sum(axis=(-2, -1))
+
+
+def _pos(c: Cells) -> np.ndarray:
+    return _tp(c) + _fn(c)
+
+
+def _neg(c: Cells) -> np.ndarray:
+    return _tn(c) + _fp(c)
+
+
+def _balanced_accuracy(c: Cells) -> np.ndarray:
+    return (_div(_tp(c), _pos(c)) + _div(_tn(c), _neg(c))) / 2
+
+
+def _f1(c: Cells) -> np.ndarray:
+    return _div(2 * _tp(c), 2 * _tp(c) + _fp(c) + _fn(c))
+
+
+def _auroc(c: Cells) -> np.ndarray:
+    """Mann-Whitney AUC from label histograms on a shared ascending grid; ties count half."""
+    neg, pos = c.hist[..., 0, :], c.hist[..., 1, :]
+    below = np.cumsum(neg, axis=-1) - neg
+    pairs = (pos * (below + 0.5 * neg)).sum(axis=-1)
+    return _div(pairs, pos.sum(axis=-1) * neg.sum(axis=-1))
+
+
+def _brier(c: Cells) -> np.ndarray:
+    g = c.grid
+    sq = c.hist[..., 0, :] * g**2 + c.hist[..., 1, :] * (1 - g) ** 2
+    return _div(sq.sum(axis=-1), c.hist.sum(axis=(-2, -1)))
+
+
+def _ece(c: Cells) -> np.ndarray:
+    """Expected calibration error, ECE_BINS equal-width bins on [0, 1], last bin closed."""
+    bins = np.clip(np.floor(c.grid * ECE_BINS).astype(np.int64), 0, ECE_BINS - 1)
+    onehot = np.zeros((c.grid.size, ECE_BINS))
+    onehot[np.arange(c.grid.size), bins] = 1.0
+    total = c.hist.sum(axis=-2)
+    observed = c.hist[..., 1, :] @ onehot
+    expected = (total * c.grid) @ onehot
+    return _div(np.abs(observed - expected).sum(axis=-1), total.sum(axis=-1))
+
+
+def _oe_ratio(c: Cells) -> np.ndarray:
+    observed = c.hist[..., 1, :].sum(axis=-1)
+    expected = (c.hist.sum(axis=-2) * c.grid).sum(axis=-1)
+    return _div(observed, expected)
+
+
+def _table() -> dict[str, Metric]:
+    p = _proportion
+    rows = [
+        p("selection_rate", "Selection rate", "none", lambda c: _tp(c) + _fp(c), _all),
+        p("sensitivity", "Sensitivity (true positive rate)", "higher", _tp, _pos),
+        p("specificity", "Specificity (true negative rate)", "higher", _tn, _neg),
+        p("fpr", "False positive rate", "lower", _fp, _neg),
+        p("fnr", "False negative rate (miss rate)", "lower", _fn, _pos),
+        p("ppv", "Positive predictive value (precision)", "higher", _tp, lambda c: _tp(c) + _fp(c)),
+        p("npv", "Negative predictive value", "higher", _tn, lambda c: _tn(c) + _fn(c)),
+        p("accuracy", "Accuracy", "higher", lambda c: _tp(c) + _tn(c), _all),
+        p("prevalence", "Prevalence (base rate of the label)", "none", _pos, _all),
+        Metric("balanced_accuracy", "Balanced accuracy", "higher", "count", _balanced_accuracy),
+        Metric("f1", "F1 score", "higher", "count", _f1),
+        Metric("auroc", "Area under the ROC curve", "higher", "score", _auroc),
+        Metric("brier", "Brier score", "lower", "score", _brier),
+        Metric("ece", f"Expected calibration error ({ECE_BINS} equal-width bins)", "lower", "score", _ece),
+        Metric("oe_ratio", "Observed / expected events", "none", "score", _oe_ratio),
+    ]
+    return {m.name: m for m in rows}
+
+
+METRICS: dict[str, Metric] = _table()
+
+# Metrics of one group relative to the others of its family, built on a base metric.
+RELATIVE: dict[str, str] = {
+    "impact_ratio": "base value of the group / highest base value in the family",
+    "difference": "distance of the group's base value from the best group's (>= 0)",
+}
+
+
+def metric_names() -> list[str]:
+    return sorted([*METRICS, *RELATIVE])

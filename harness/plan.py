@@ -1,0 +1,113 @@
+"""The plan: a profile checked against its benchmark, and the rows it judges.
+
+Everything a profile names (benchmark hash, group columns, derived bands, sensitive
+columns a model may see, survey weights) is checked here, before any model runs, so a
+mistake costs nothing and is reported with the profile's field path.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .benchmark import Benchmark, load_benchmark
+from .errors import BenchmarkError, PredictionsError, ProfileError
+from .metrics import METRICS
+from .profile import LoadedProfile, Profile
+
+__all__ = ["Plan", "make_plan", "validate_scores"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    loaded: LoadedProfile
+    benchmark: Benchmark  # the rows judged (already subset to the split)
+    split: str
+    groups: pd.DataFrame  # every grouping column the requirements use, derived bands included
+    needs_score: bool
+    needs_weights: bool
+
+    @property
+    def profile(self) -> Profile:
+        return self.loaded.profile
+
+
+def make_plan(loaded: LoadedProfile, *, split: str | None = None) -> Plan:
+    profile = loaded.profile
+    full = load_benchmark(profile.benchmark.id)
+    if full.sha256 != profile.benchmark.sha256:
+        raise BenchmarkError(
+            f"benchmark '{profile.benchmark.id}': the profile pins SHA-256 {profile.benchmark.sha256}, "
+            f"the benchmark on disk has {full.sha256}; the data or the profile changed"
+        )
+    _check_columns(loaded, full)
+    chosen = split or profile.benchmark.split
+    if chosen not in ("test", "development", "all"):
+        raise ProfileError(f"split '{chosen}': expected one of test, development, all")
+    bench = full.subset(chosen)
+    frame = bench.frame.copy()
+    for d in profile.derived:
+        frame[d.name] = _band(frame[d.source], d.bins, d.labels)
+    columns = list(dict.fromkeys(c for r in profile.requirements for c in r.groups))
+    return Plan(
+        loaded=loaded,
+        benchmark=bench,
+        split=chosen,
+        groups=frame[columns],
+        needs_score=any(METRICS[r.base_metric].needs_score for r in profile.requirements),
+        needs_weights=any(r.weighted for r in profile.requirements),
+    )
+
+
+def _band(values: pd.Series, bins: list[float], labels: list[str]) -> pd.Series:
+    banded = pd.cut(pd.to_numeric(values, errors="coerce"), bins=bins, labels=labels, right=False)
+    return banded.astype("string")
+
+
+def _check_columns(loaded: LoadedProfile, bench: Benchmark) -> None:
+    card = bench.card
+    profile = loaded.profile
+    source = str(loaded.path or "<profile>")
+    known = list(dict.fromkeys([*card.features, *card.sensitive, *card.slices]))
+    derived = [d.name for d in profile.derived]
+    problems = []
+    for i, d in enumerate(profile.derived):
+        if d.source not in bench.frame.columns:
+            problems.append(f"{source}: derived[{i}].source: unknown column '{d.source}'{_hint(d.source, known)}")
+    for i, name in enumerate(profile.model_inputs.allow_sensitive):
+        if name not in card.sensitive:
+            problems.append(f"{source}: model_inputs.allow_sensitive[{i}]: '{name}' is not a sensitive column "
+                            f"of benchmark '{card.id}'{_hint(name, list(card.sensitive))}")
+    for i, req in enumerate(profile.requirements):
+        for j, col in enumerate(req.groups):
+            if col not in known and col not in derived:
+                problems.append(f"{source}: requirements[{i}].groups[{j}]: unknown column '{col}' in benchmark "
+                                f"'{card.id}'{_hint(col, known + derived)}")
+        if req.weighted and card.weight is None:
+            problems.append(f"{source}: requirements[{i}].weighted: benchmark '{card.id}' declares no weight column")
+    if problems:
+        raise ProfileError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems)
+
+
+def _hint(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return (f"; did you mean '{close[0]}'?" if close else "") + f" valid choices: {', '.join(choices)}"
+
+
+def validate_scores(score: np.ndarray | None, plan: Plan, source: str) -> None:
+    """Score metrics need scores; Brier, ECE and O/E need probabilities in [0, 1]."""
+    needing = [r for r in plan.profile.requirements if METRICS[r.base_metric].needs_score]
+    if not needing:
+        return
+    if score is None:
+        names = ", ".join(f"{r.id} ({r.base_metric})" for r in needing)
+        raise PredictionsError(f"{source}: requirements {names} need scores; the predictions have none "
+                               "(give a 'score' column or a model with predict_proba)")
+    prob = [r for r in needing if r.base_metric in ("brier", "ece", "oe_ratio")]
+    bad = np.flatnonzero((score < 0) | (score > 1))
+    if prob and bad.size:
+        raise PredictionsError(f"{source}: requirement {prob[0].id} ({prob[0].base_metric}) needs probabilities "
+                               f"in [0, 1]; {bad.size} scores are outside, e.g. row {bad[0]}: {score[bad[0]]!r}")

@@ -1,0 +1,317 @@
+"""Sector profiles: what a ministry requires, as validated, frozen data.
+
+A profile is YAML read with ``safe_load`` semantics into frozen pydantic models that
+forbid unknown fields. Every problem is reported at once, each with the file, the
+field path, the line, what was expected and what was found, and a "did you mean"
+for misspelt names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ProfileError
+from .metrics import METRICS, RELATIVE, metric_names
+
+__all__ = [
+    "BenchmarkRef",
+    "DerivedColumn",
+    "Inference",
+    "Profile",
+    "Requirement",
+    "Significance",
+    "Support",
+    "Threshold",
+    "load_profile",
+]
+
+IntervalMethod = Literal["wilson", "clopper_pearson", "katz_log", "bootstrap_percentile"]
+Split = Literal["test", "development", "all"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Threshold(_Frozen):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_side(self) -> "Threshold":
+        if (self.min is None) == (self.max is None):
+            raise ValueError("give exactly one of 'min' or 'max'")
+        return self
+
+    @property
+    def operator(self) -> Literal["min", "max"]:
+        return "min" if self.min is not None else "max"
+
+    @property
+    def value(self) -> float:
+        return self.min if self.min is not None else self.max  # type: ignore[return-value]
+
+    def text(self) -> str:
+        return f"{self.operator} {self.value:g}"
+
+
+class Support(_Frozen):
+    rows: int = Field(0, ge=0)
+    positives: int = Field(0, ge=0)
+    negatives: int = Field(0, ge=0)
+
+
+class Significance(_Frozen):
+    test: Literal["auto", "two_proportion_z", "fisher"] = "auto"
+    alpha: float = Field(0.05, gt=0, lt=1)
+    small_n: int = Field(30, ge=1, description="below this group size 'auto' uses Fisher's exact test")
+
+
+class Requirement(_Frozen):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str
+    description: str = ""
+    metric: str
+    of: str | None = None
+    groups: list[str] = []
+    threshold: Threshold | None = None
+    rule: Literal["point", "bound", "dual"] = "point"
+    null_threshold: float | None = None
+    on_breach: Literal["fail", "flag"] = "fail"
+    significance: Significance | None = None
+    exclude_below_share: float = Field(0.0, ge=0, lt=1)
+    min_support: Support = Support()
+    interval: IntervalMethod | None = None
+    weighted: bool = False
+    blocking: bool | None = None
+    references: list[str] = []
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "Requirement":
+        _check_metric(self)
+        if self.rule == "dual" and self.null_threshold is None:
+            raise ValueError("rule 'dual' needs 'null_threshold' (the bound's goal)")
+        if self.rule != "dual" and self.null_threshold is not None:
+            raise ValueError(f"'null_threshold' only applies to rule 'dual', found rule '{self.rule}'")
+        if self.significance is not None and self.metric not in RELATIVE:
+            raise ValueError(f"'significance' applies to {sorted(RELATIVE)}, found metric '{self.metric}'")
+        if self.blocking and self.threshold is None:
+            raise ValueError("a blocking requirement needs a 'threshold'")
+        return self
+
+    @property
+    def base_metric(self) -> str:
+        return (self.of or "selection_rate") if self.metric in RELATIVE else self.metric
+
+    @property
+    def is_blocking(self) -> bool:
+        return self.threshold is not None if self.blocking is None else self.blocking
+
+
+def _check_metric(req: Requirement) -> None:
+    if req.metric not in METRICS and req.metric not in RELATIVE:
+        raise ValueError(f"unknown metric '{req.metric}'{_did_you_mean(req.metric, metric_names())}")
+    if req.metric in RELATIVE:
+        base = req.of or "selection_rate"
+        if base not in METRICS:
+            raise ValueError(f"unknown base metric 'of: {base}'{_did_you_mean(base, sorted(METRICS))}")
+        if req.significance is not None and METRICS[base].kind != "proportion":
+            raise ValueError(f"'significance' needs a proportion base metric, found '{base}'")
+        if not req.groups:
+            raise ValueError(f"metric '{req.metric}' compares groups: give 'groups'")
+    elif req.of is not None:
+        raise ValueError(f"'of' only applies to {sorted(RELATIVE)}, found metric '{req.metric}'")
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"{hint} valid choices: {', '.join(choices)}"
+
+
+class Bootstrap(_Frozen):
+    replicates: int = Field(2000, ge=100, le=100_000)
+    seed: int = Field(ge=0)
+
+
+class Inference(_Frozen):
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    interval: Literal["wilson", "clopper_pearson"] = "clopper_pearson"
+    bootstrap: Bootstrap
+
+
+class BenchmarkRef(_Frozen):
+    id: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    split: Split = "test"
+
+
+class DerivedColumn(_Frozen):
+    """A banded copy of a numeric column: bins are edges, intervals closed on the left."""
+
+    name: str
+    source: str
+    bins: list[float] = Field(min_length=2)
+    labels: list[str]
+
+    @model_validator(mode="after")
+    def _shape(self) -> "DerivedColumn":
+        if len(self.labels) != len(self.bins) - 1:
+            raise ValueError(f"{len(self.bins)} bin edges need {len(self.bins) - 1} labels, found {len(self.labels)}")
+        if any(hi <= lo for lo, hi in zip(self.bins, self.bins[1:])):
+            raise ValueError(f"bin edges must increase, found {self.bins}")
+        return self
+
+
+class ModelInputs(_Frozen):
+    allow_sensitive: list[str] = []
+
+
+class Profile(_Frozen):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: int | str
+    title: str
+    sector: str
+    authority: str
+    legal_basis: list[str] = Field(min_length=1)
+    references: list[str] = []
+    effective_from: dt.date
+    enforcement_from: dt.date
+    benchmark: BenchmarkRef
+    task: Literal["binary_classification"]
+    model_inputs: ModelInputs = ModelInputs()
+    derived: list[DerivedColumn] = []
+    inference: Inference
+    requirements: list[Requirement] = Field(min_length=1)
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "Profile":
+        if self.enforcement_from < self.effective_from:
+            raise ValueError(
+                f"enforcement_from {self.enforcement_from} is before effective_from {self.effective_from}"
+            )
+        seen: set[str] = set()
+        for req in self.requirements:
+            if req.id in seen:
+                raise ValueError(f"requirement id '{req.id}' is used twice")
+            seen.add(req.id)
+        return self
+
+    def requirement(self, rid: str) -> Requirement:
+        return next(r for r in self.requirements if r.id == rid)
+
+
+class LoadedProfile(BaseModel):
+    """A profile with where it came from: the path, its exact bytes and their SHA-256."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    profile: Profile
+    path: Path | None
+    text: str
+    sha256: str
+
+
+def load_profile(path: str | Path) -> LoadedProfile:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read the profile: {exc.strerror or exc}") from None
+    text = raw.decode("utf-8", errors="replace")
+    return LoadedProfile(
+        profile=parse_profile(text, source=str(path)),
+        path=path,
+        text=text,
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def parse_profile(text: str, *, source: str = "<profile>") -> Profile:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ProfileError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{source}:1: expected a mapping of profile fields, found {type(data).__name__}")
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(err, node, source) for err in exc.errors()]
+        raise ProfileError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems) from None
+
+
+def _describe(err: dict[str, Any], node: yaml.Node | None, source: str) -> str:
+    loc = list(err["loc"])
+    field = _field_path(loc)
+    line = _line_of(node, loc)
+    where = f"{source}:{line}" if line else source
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        valid = _valid_fields(loc[:-1])
+        return f"{where}: {field}: unknown field{_did_you_mean(str(loc[-1]), valid)}"
+    if kind == "missing":
+        return f"{where}: {field}: required field is missing"
+    found = err.get("input")
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        return f"{where}: {field or '(profile)'}: {msg}"
+    return f"{where}: {field}: {msg}, found {found!r}"
+
+
+def _field_path(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
+    """Line (1-based) of the deepest YAML node on the path ``loc``."""
+    line = None
+    for part in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            node = None
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "": Profile,
+    "requirements": Requirement,
+    "threshold": Threshold,
+    "min_support": Support,
+    "significance": Significance,
+    "inference": Inference,
+    "bootstrap": Bootstrap,
+    "benchmark": BenchmarkRef,
+    "derived": DerivedColumn,
+    "model_inputs": ModelInputs,
+}
+
+
+def _valid_fields(parent: list[Any]) -> list[str]:
+    names = [p for p in parent if isinstance(p, str)]
+    model = _MODELS.get(names[-1] if names else "", Profile)
+    return sorted(model.model_fields)
