@@ -1,0 +1,82 @@
+"""The demo: a reference model per default profile, trained and judged end to end.
+
+Each reference model is a logistic regression trained on its benchmark's development
+split, with a decision threshold set on that split by a rule a vendor might use
+(a target selection rate, or a target sensitivity). Training is deterministic, so
+the demo gives the same models and the same numbers on every machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import FixedThresholdClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .evaluation import Evaluation, evaluate
+from .plan import make_plan
+from .profile import load_profile
+
+__all__ = ["DEFAULT_PROFILES", "PROFILES_DIR", "reference_model", "run_demo"]
+
+PROFILES_DIR = Path(__file__).resolve().parent.parent / "sector_profiles"
+# profile file → how the reference vendor sets its decision threshold on development data
+DEFAULT_PROFILES: dict[str, tuple[str, float]] = {
+    "hiring/hiring-aedt-v1.yaml": ("selection_rate", 0.10),
+    "health/health-mortality-risk-v1.yaml": ("sensitivity", 0.85),
+    "transport/transport-acn-triage-v1.yaml": ("sensitivity", 0.95),
+}
+
+
+def _pipeline(inputs: pd.DataFrame) -> Pipeline:
+    numeric = [c for c in inputs.columns if pd.api.types.is_numeric_dtype(inputs[c])]
+    categorical = [c for c in inputs.columns if c not in numeric]
+    prep = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                              OneHotEncoder(handle_unknown="ignore")), categorical),
+    ])
+    return Pipeline([("prep", prep), ("model", LogisticRegression(max_iter=2000))])
+
+
+def _threshold(score: np.ndarray, y: np.ndarray, rule: str, target: float) -> float:
+    if rule == "selection_rate":
+        return float(np.quantile(score, 1 - target))
+    positives = np.sort(score[y == 1])
+    return float(positives[int(np.floor((1 - target) * positives.size))])
+
+
+def reference_model(inputs: pd.DataFrame, y: np.ndarray, *, rule: str, target: float) -> FixedThresholdClassifier:
+    """A deterministic logistic regression whose threshold meets ``rule`` at ``target`` in training."""
+    pipe = _pipeline(inputs).fit(inputs, y)
+    cut = _threshold(pipe.predict_proba(inputs)[:, 1], y, rule, target)
+    model = FixedThresholdClassifier(pipe, threshold=cut, response_method="predict_proba")
+    return model.fit(inputs, y)
+
+
+def run_demo(*, out: Path, tracking: bool, tracking_uri: str | None,
+             progress: Callable[[str], None] | None = None) -> list[Evaluation]:
+    import skops.io as sio
+
+    say = progress or (lambda _m: None)
+    results = []
+    for rel, (rule, target) in DEFAULT_PROFILES.items():
+        loaded = load_profile(PROFILES_DIR / rel)
+        dev = make_plan(loaded, split="development").benchmark
+        inputs = dev.model_inputs(loaded.profile.model_inputs.allow_sensitive)
+        say(f"{loaded.profile.id}: training the reference model on {len(inputs):,} development rows")
+        model = reference_model(inputs, dev.y, rule=rule, target=target)
+        path = out / "models" / f"{loaded.profile.id}-reference.skops"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sio.dump(model, path)
+        say(f"{loaded.profile.id}: evaluating {path.name} against the profile")
+        results.append(evaluate(loaded, model=str(path), out=out, tracking=tracking,
+                                tracking_uri=tracking_uri, progress=say))
+    return results
