@@ -1,0 +1,128 @@
+"""Sector profiles: the defaults are valid; every mistake is reported word for word."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ProfileError
+from harness.plan import make_plan
+from harness.profile import load_profile, parse_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS = sorted((ROOT / "sector_profiles").glob("*/*.yaml"))
+
+HEAD = """\
+id: bad
+version: 1
+title: t
+sector: hiring
+authority: a
+legal_basis: [x]
+effective_from: 2026-01-22
+enforcement_from: 2027-01-22
+benchmark: {id: resume-audit-2004, sha256: 97560798cabdc67604fc5185e996f3fa224982ceb28f838eaa38c6c0405ae117}
+task: binary_classification
+inference:
+  bootstrap: {replicates: 500, seed: 1}
+requirements:
+"""
+
+
+def test_three_default_profiles_validate_against_their_benchmarks():
+    assert {p.parent.name for p in DEFAULTS} == {"hiring", "health", "transport"}
+    for path in DEFAULTS:
+        plan = make_plan(load_profile(path))
+        assert plan.split == "test"
+        assert plan.profile.effective_from < plan.profile.enforcement_from
+
+
+BAD = [
+    ("  - {id: R1, title: t, metric: selection_rat}\n",
+     ["p.yaml:14: requirements[0]: unknown metric 'selection_rat'; did you mean 'selection_rate'? valid choices: "
+      "accuracy, auroc, balanced_accuracy, brier, difference, ece, f1, fnr, fpr, impact_ratio, npv, oe_ratio, "
+      "ppv, prevalence, selection_rate, sensitivity, specificity"]),
+    ("  - id: R1\n    title: t\n    metric: impact_ratio\n    groups: [race]\n    treshold: {min: 0.8}\n",
+     ["p.yaml:18: requirements[0].treshold: unknown field; did you mean 'threshold'? valid choices: blocking, "
+      "description, exclude_below_share, groups, id, interval, metric, min_support, null_threshold, of, "
+      "on_breach, references, rule, significance, threshold, title, weighted"]),
+    ("  - id: R1\n    title: t\n    metric: accuracy\n    threshold: {min: eighty}\n",
+     ["p.yaml:17: requirements[0].threshold.min: Input should be a valid number, unable to parse string as a "
+      "number, found 'eighty'"]),
+    ("  - {id: R1, title: t, metric: sensitivity, threshold: {min: 0.8, max: 0.9}}\n",
+     ["p.yaml:14: requirements[0].threshold: give exactly one of 'min' or 'max'"]),
+    ("  - {id: R1, title: t, metric: sensitivity, threshold: {min: 0.8}, rule: dual}\n",
+     ["p.yaml:14: requirements[0]: rule 'dual' needs 'null_threshold' (the bound's goal)"]),
+    ("  - {id: R1, title: t, metric: impact_ratio}\n",
+     ["p.yaml:14: requirements[0]: metric 'impact_ratio' compares groups: give 'groups'"]),
+    ("  - {id: R1, title: t, metric: sensitivity, significance: {}}\n",
+     ["p.yaml:14: requirements[0]: 'significance' applies to ['difference', 'impact_ratio'], found metric "
+      "'sensitivity'"]),
+    ("  - {id: R1, title: t, metric: accuracy, rule: strict}\n",
+     ["p.yaml:14: requirements[0].rule: Input should be 'point', 'bound' or 'dual', found 'strict'"]),
+    ("  - {id: R1, title: t, metric: accuracy}\n  - {id: R1, title: u, metric: f1}\n",
+     ["p.yaml:1: (profile): requirement id 'R1' is used twice"]),
+    ("  - {title: t, metric: accuracy, blocking: true}\n",
+     ["p.yaml:14: requirements[0].id: required field is missing"]),
+    ("  - {id: R1, title: t, metric: accuracy, blocking: true}\n",
+     ["p.yaml:14: requirements[0]: a blocking requirement needs a 'threshold'"]),
+]
+
+
+@pytest.mark.parametrize(("requirements", "expected"), BAD)
+def test_invalid_profiles_report_file_field_line(tmp_path, requirements, expected):
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD + requirements, encoding="utf-8")
+    with pytest.raises(ProfileError) as err:
+        load_profile(path)
+    assert [line.replace(str(tmp_path) + "/", "") for line in err.value.problems] == expected
+
+
+def test_dates_in_the_wrong_order():
+    text = HEAD.replace("enforcement_from: 2027-01-22", "enforcement_from: 2025-01-01")
+    with pytest.raises(ProfileError) as err:
+        parse_profile(text + "  - {id: R, title: t, metric: accuracy}\n", source="p.yaml")
+    assert err.value.problems == ["p.yaml:1: (profile): enforcement_from 2025-01-01 is before effective_from 2026-01-22"]
+
+
+def test_not_yaml_and_not_a_mapping():
+    with pytest.raises(ProfileError, match=r"^p.yaml:3: not valid YAML: expected ',' or ']'"):
+        parse_profile("a: [1,\nb: 2\n", source="p.yaml")
+    with pytest.raises(ProfileError) as err:
+        parse_profile("- just a list\n", source="p.yaml")
+    assert str(err.value) == "p.yaml:1: expected a mapping of profile fields, found list"
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ProfileError) as err:
+        load_profile(tmp_path / "nope.yaml")
+    assert str(err.value) == f"{tmp_path / 'nope.yaml'}: cannot read the profile: No such file or directory"
+
+
+def test_columns_checked_against_the_benchmark(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD.replace("task:", "model_inputs: {allow_sensitive: [gendr]}\ntask:")
+                    + "  - {id: R1, title: t, metric: selection_rate, groups: [rase]}\n"
+                    + "  - {id: R2, title: t, metric: fnr, weighted: true}\n", encoding="utf-8")
+    with pytest.raises(ProfileError) as err:
+        make_plan(load_profile(path))
+    sensitive = "'gendr' is not a sensitive column of benchmark 'resume-audit-2004'; did you mean 'gender'?"
+    assert err.value.problems[0] == f"{path}: model_inputs.allow_sensitive[0]: {sensitive} valid choices: race, gender"
+    assert err.value.problems[1].startswith(
+        f"{path}: requirements[0].groups[0]: unknown column 'rase' in benchmark 'resume-audit-2004'; "
+        "did you mean 'race'? valid choices: ")
+    assert err.value.problems[2] == f"{path}: requirements[1].weighted: benchmark 'resume-audit-2004' declares no weight column"
+
+
+def test_pinned_benchmark_hash_must_match(tmp_path):
+    from harness.errors import BenchmarkError
+
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD.replace("sha256: 9756", "sha256: 0000") + "  - {id: R, title: t, metric: accuracy}\n")
+    with pytest.raises(BenchmarkError) as err:
+        make_plan(load_profile(path))
+    assert str(err.value) == (
+        "benchmark 'resume-audit-2004': the profile pins SHA-256 "
+        "00000798cabdc67604fc5185e996f3fa224982ceb28f838eaa38c6c0405ae117, the benchmark on disk has "
+        "97560798cabdc67604fc5185e996f3fa224982ceb28f838eaa38c6c0405ae117; the data or the profile changed")
