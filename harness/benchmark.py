@@ -1,0 +1,456 @@
+"""Benchmark cards and the data they describe.
+
+A benchmark is a folder with a card (``benchmark.yaml``) and its data files. Each file
+is hashed before it is parsed, refused if the hash differs from the card, and parsed
+from the very bytes that were hashed. The development/test split is a pure function of
+the card's salt and each unit's value: it depends on neither row order nor library versions.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import io
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from harness.errors import BenchmarkError
+
+__all__ = [
+    "BENCHMARKS_DIR", "Benchmark", "BenchmarkCard", "DataFile", "DroppedColumn", "Label",
+    "Source", "SplitSpec", "assign_split", "load_benchmark",
+]
+
+BENCHMARKS_DIR: Path = Path(__file__).resolve().parent.parent / "benchmarks"
+CARD_NAME = "benchmark.yaml"
+ROW_ID = "row_id"
+SubsetName = Literal["test", "development", "all"]
+SUBSETS: tuple[str, ...] = ("all", "development", "test")
+_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
+
+Loc = tuple[str | int, ...]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataFile(_Frozen):
+    path: Text
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    format: Literal["csv", "parquet"]
+    rows: Annotated[int, Field(gt=0)]
+
+    @field_validator("path")
+    @classmethod
+    def _inside_folder(cls, value: str) -> str:
+        pure = PurePosixPath(value)
+        if pure.is_absolute() or ".." in pure.parts or "\\" in value:
+            raise ValueError("expected a path relative to the card's folder, without '..'")
+        return value
+
+
+class Label(_Frozen):
+    column: Text
+    positive: int | str
+
+    @field_validator("positive", mode="before")
+    @classmethod
+    def _int_or_text(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ValueError("expected an integer or a string (the label value that counts as 1)")
+        return value
+
+
+class DroppedColumn(_Frozen):
+    column: Text
+    reason: Text
+
+
+class SplitSpec(_Frozen):
+    unit: Literal["row", "cluster"]
+    test_share: Annotated[float, Field(gt=0.0, lt=1.0)]
+    salt: Text
+
+
+class Source(_Frozen):
+    name: Text
+    url: Text
+    retrieved_from: Text
+
+
+class BenchmarkCard(_Frozen):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+    version: Annotated[int, Field(ge=1)]
+    title: Text
+    task: Literal["binary_classification"]
+    description: Text
+    files: Annotated[tuple[DataFile, ...], Field(min_length=1)]
+    id_column: str | None
+    label: Label
+    features: Annotated[tuple[str, ...], Field(min_length=1)]
+    sensitive: tuple[str, ...]
+    slices: tuple[str, ...]
+    weight: str | None
+    cluster: str | None
+    dropped: tuple[DroppedColumn, ...]
+    split: SplitSpec
+    source: Source
+    citation: Text
+    licence: Text
+
+    @model_validator(mode="after")
+    def _check_roles(self) -> BenchmarkCard:
+        named = self.named_columns()
+        details = [
+            InitErrorDetails(type=PydanticCustomError("column_role", "{text}", {"text": text}),
+                             loc=loc, input=named.get(loc))
+            for loc, text in _role_problems(self)
+        ]
+        if details:
+            raise ValidationError.from_exception_data("BenchmarkCard", details)
+        return self
+
+    def named_columns(self) -> dict[Loc, str]:
+        """Every column the card names, keyed by where it names it."""
+        named: dict[Loc, str] = {("label", "column"): self.label.column}
+        for field in ("id_column", "weight", "cluster"):
+            if (value := getattr(self, field)) is not None:
+                named[(field,)] = value
+        for field in ("features", "sensitive", "slices"):
+            named.update({(field, i): name for i, name in enumerate(getattr(self, field))})
+        named.update({("dropped", i, "column"): d.column for i, d in enumerate(self.dropped)})
+        return named
+
+
+def _role_problems(card: BenchmarkCard) -> Iterator[tuple[Loc, str]]:
+    label, dropped = card.label.column, {d.column for d in card.dropped}
+    seen: set[tuple[str, str]] = set()
+    for loc, name in card.named_columns().items():
+        field = str(loc[0])
+        if (field, name) in seen:
+            yield loc, f"column {name!r} is listed twice in {field}; expected each column once"
+        seen.add((field, name))
+        if name == label and field != "label":
+            yield loc, f"{name!r} is the label column (label.column); expected it not in {field}"
+        elif name in dropped and field != "dropped":
+            yield loc, f"column {name!r} is in dropped; expected a dropped column nowhere else"
+        if field == "sensitive" and name in card.features:
+            yield loc, (f"column {name!r} is also in features; expected a column either always "
+                        "visible (features) or visible where a profile allows (sensitive)")
+    if card.split.unit == "cluster" and card.cluster is None:
+        yield ("split", "unit"), "expected a cluster column for unit 'cluster'; found cluster: null"
+
+
+def _did_you_mean(name: str, choices: Iterable[str]) -> str:
+    options = [str(c) for c in choices]
+    close = difflib.get_close_matches(name, options, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"{hint}valid choices: {', '.join(options)}"
+
+
+def _loc_text(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "(top level)"
+
+
+def _line_of(node: yaml.Node | None, loc: Loc) -> int | None:
+    """Line of the deepest part of ``loc`` present in the YAML node tree."""
+    line = None if node is None else node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            pairs = [(k, v) for k, v in node.value if k.value == part]
+            if not pairs:
+                break
+            line, node = pairs[0][0].start_mark.line + 1, pairs[0][1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+class _Card:
+    """A card file with its YAML node tree, so that every error can give its line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.text = path.read_text(encoding="utf-8")
+            self.nodes: yaml.Node | None = yaml.compose(self.text, Loader=yaml.SafeLoader)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BenchmarkError(f"{path}: cannot read the benchmark card: {exc}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark else str(path)
+            problem = getattr(exc, "problem", None) or exc
+            raise BenchmarkError(f"{where}: not valid YAML: {problem}") from None
+
+    def error(self, problems: Sequence[tuple[Loc, str]]) -> BenchmarkError:
+        lines = []
+        for loc, message in problems:
+            line = _line_of(self.nodes, loc)
+            lines.append(f"{self.path}{f':{line}' if line else ''}: {_loc_text(loc)}: {message}")
+        if len(lines) == 1:
+            return BenchmarkError(lines[0])
+        head = f"{self.path}: {len(lines)} problems in the card:"
+        return BenchmarkError("\n  ".join([head, *lines]))
+
+    def parse(self) -> BenchmarkCard:
+        data = yaml.safe_load(self.text)
+        if not isinstance(data, dict):
+            found = type(data).__name__
+            raise self.error([((), f"expected a mapping of card fields, found {found}")])
+        try:
+            return BenchmarkCard.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            # A bad item also makes pydantic call its tuple too short: keep the cause only.
+            errors = [e for e in errors if e["type"] != "too_short" or not any(
+                o is not e and o["loc"][: len(e["loc"])] == e["loc"] for o in errors)]
+            raise self.error([_explain(e) for e in errors]) from None
+
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "files": DataFile, "label": Label, "dropped": DroppedColumn, "split": SplitSpec, "source": Source,
+}
+
+
+def _explain(error: Any) -> tuple[Loc, str]:
+    loc: Loc = tuple(error["loc"])
+    found = repr(error.get("input"))
+    found = found if len(found) <= 80 else found[:77] + "..."
+    if error["type"] == "extra_forbidden":
+        model = _MODELS.get(str(loc[0]), BenchmarkCard) if len(loc) > 1 else BenchmarkCard
+        return loc, f"unknown key {loc[-1]!r}; " + _did_you_mean(str(loc[-1]), model.model_fields)
+    if error["type"] == "missing":
+        return loc, "required key is missing"
+    if error["type"] == "column_role":
+        return loc, str(error["msg"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return loc, f"{message[0].lower()}{message[1:]}; found {found}"
+
+
+def _resolve(ref: str | Path) -> tuple[Path, str | None]:
+    """Card path for ``ref``, and the id asked for when ``ref`` is a bare benchmark id."""
+    bare = isinstance(ref, str) and "/" not in ref and "\\" not in ref
+    if bare and (BENCHMARKS_DIR / str(ref) / CARD_NAME).is_file():
+        return BENCHMARKS_DIR / str(ref) / CARD_NAME, str(ref)
+    path = Path(ref)
+    card = path / CARD_NAME if path.is_dir() else path
+    if card.is_file():
+        return card, None
+    if bare:
+        known = sorted(p.parent.name for p in BENCHMARKS_DIR.glob(f"*/{CARD_NAME}"))
+        raise BenchmarkError(f"unknown benchmark {ref!r}: no {CARD_NAME} in {BENCHMARKS_DIR / ref}"
+                             "; " + _did_you_mean(str(ref), known))
+    raise BenchmarkError(f"benchmark card not found: expected a file at {card}")
+
+
+def _read_file(card: _Card, i: int, spec: DataFile, *, verify: bool) -> tuple[pd.DataFrame, str]:
+    path = card.path.parent / spec.path
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problem = f"cannot read data file {path}: {exc.strerror or exc}"
+        raise card.error([(("files", i, "path"), problem)]) from None
+    found = hashlib.sha256(data).hexdigest()
+    if verify and found != spec.sha256:
+        problem = f"SHA-256 mismatch for {path}: expected {spec.sha256}, found {found}"
+        raise card.error([(("files", i, "sha256"), problem)])
+    try:
+        if spec.format == "parquet":
+            frame = pd.read_parquet(io.BytesIO(data))
+        else:
+            compression = _COMPRESSION.get(PurePosixPath(spec.path).suffix)
+            frame = pd.read_csv(io.BytesIO(data), compression=compression)
+    except (ValueError, OSError, EOFError, pd.errors.ParserError) as exc:
+        problem = f"cannot parse {path} as {spec.format}: {exc}"
+        raise card.error([(("files", i, "format"), problem)]) from None
+    if len(frame) != spec.rows:
+        problem = f"expected {spec.rows} rows in {spec.path}, found {len(frame)}"
+        raise card.error([(("files", i, "rows"), problem)])
+    return frame, found
+
+
+def _read_data(card: _Card, spec: BenchmarkCard, *, verify: bool) -> tuple[pd.DataFrame, list[str]]:
+    frames: list[pd.DataFrame] = []
+    hashes: list[str] = []
+    for i, file in enumerate(spec.files):
+        frame, digest = _read_file(card, i, file, verify=verify)
+        if frames and list(frame.columns) != list(frames[0].columns):
+            problem = f"expected the columns of {spec.files[0].path}, found {list(frame.columns)}"
+            raise card.error([(("files", i, "path"), problem)])
+        frames.append(frame)
+        hashes.append(digest)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0], hashes
+
+
+def _check_columns(card: _Card, spec: BenchmarkCard, columns: Sequence[str]) -> None:
+    problems: list[tuple[Loc, str]] = [
+        (loc, f"column {name!r} is not in the data; " + _did_you_mean(name, columns))
+        for loc, name in spec.named_columns().items() if name not in columns
+    ]
+    if spec.id_column is None and ROW_ID in columns:
+        problems.append((("id_column",), f"the data has a column {ROW_ID!r}; expected id_column "
+                                         "to name it (null adds it as the line number)"))
+    if problems:
+        raise card.error(problems)
+
+
+def _check_values(card: _Card, spec: BenchmarkCard, frame: pd.DataFrame) -> None:
+    """Values every row needs: a label, a cluster, an id, a usable weight."""
+    problems: list[tuple[Loc, str]] = []
+    label, of_rows = frame[spec.label.column], f"of {len(frame)} rows"
+    for loc, name in ((("label", "column"), spec.label.column), (("cluster",), spec.cluster),
+                      (("id_column",), spec.id_column)):
+        if name is not None and (missing := int(frame[name].isna().sum())):
+            problems.append((loc, f"{missing} {of_rows} have no value in {name!r}; "
+                                  "expected a value on every row"))
+    if not label.isna().any() and not (label == spec.label.positive).any():
+        values = ", ".join(sorted(map(repr, label.unique().tolist()))[:10])
+        problems.append((("label", "positive"), f"expected a value that occurs in "
+                         f"{spec.label.column!r} ({values}), found {spec.label.positive!r}"))
+    if spec.weight is not None:
+        weights = pd.to_numeric(frame[spec.weight], errors="coerce").to_numpy(dtype=np.float64)
+        if bad := int((~np.isfinite(weights) | (weights < 0)).sum()):
+            problems.append((("weight",), f"expected a finite weight >= 0 on every row, found "
+                                          f"{bad} {of_rows} missing, non-numeric or negative"))
+    if spec.id_column is not None and (dupes := int(frame[spec.id_column].duplicated().sum())):
+        problems.append((("id_column",), f"expected unique ids in {spec.id_column!r}, "
+                                         f"found {dupes} repeated"))
+    if problems:
+        raise card.error(problems)
+
+
+def _unit_key(value: object) -> str:
+    """Canonical text of a split unit, the same whether its column parsed as int or float."""
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and math.isfinite(float(value)):
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return str(value)
+
+
+def assign_split(units: Iterable[object], *, salt: str, test_share: float) -> np.ndarray:
+    """'test' or 'development' per unit: sha256('<salt>:<unit>') read as a fraction of 1."""
+    cache: dict[str, str] = {}
+    out: list[str] = []
+    for unit in units:
+        key = _unit_key(unit)
+        if key not in cache:
+            digest = hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()
+            cache[key] = "test" if int(digest[:15], 16) / 16**15 < test_share else "development"
+        out.append(cache[key])
+    return np.array(out, dtype=object)
+
+
+def _combined_sha256(files: Sequence[DataFile], hashes: Sequence[str]) -> str:
+    if len(hashes) == 1:
+        return hashes[0]
+    lines = sorted(f"{digest}  {file.path}\n" for file, digest in zip(files, hashes, strict=True))
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class Benchmark:
+    """A loaded benchmark; ``file_sha256`` holds each file's hash as found on disk."""
+
+    card: BenchmarkCard
+    root: Path
+    frame: pd.DataFrame
+    split: np.ndarray
+    sha256: str
+    file_sha256: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return self.card.id
+
+    @property
+    def id_column(self) -> str:
+        return self.card.id_column or ROW_ID
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.frame[self.id_column].to_numpy()
+
+    @property
+    def y(self) -> np.ndarray:
+        label = self.card.label
+        return (self.frame[label.column] == label.positive).to_numpy(dtype=np.int8)
+
+    @property
+    def weights(self) -> np.ndarray | None:
+        if self.card.weight is None:
+            return None
+        return pd.to_numeric(self.frame[self.card.weight]).to_numpy(dtype=np.float64)
+
+    @property
+    def clusters(self) -> np.ndarray | None:
+        return None if self.card.cluster is None else self.frame[self.card.cluster].to_numpy()
+
+    def _where(self, field: str) -> str:
+        return f"benchmark {self.id} ({self.root / CARD_NAME}): {field}"
+
+    def subset(self, which: SubsetName) -> Benchmark:
+        if which not in SUBSETS:
+            raise BenchmarkError(f"{self._where('subset')}: unknown split {which!r}; "
+                                 + _did_you_mean(str(which), SUBSETS))
+        if which == "all":
+            return self
+        keep = self.split == which
+        frame = self.frame.loc[keep].reset_index(drop=True)
+        return replace(self, frame=frame, split=self.split[keep])
+
+    def model_inputs(self, allow_sensitive: Sequence[str] = ()) -> pd.DataFrame:
+        """Features, plus the sensitive columns a profile allows, in card order."""
+        where, sensitive = self._where("allow_sensitive"), self.card.sensitive
+        if isinstance(allow_sensitive, str):
+            raise BenchmarkError(f"{where}: expected a sequence of column names, "
+                                 f"found the string {allow_sensitive!r}")
+        for name in allow_sensitive:
+            if name not in sensitive:
+                raise BenchmarkError(f"{where}: {name!r} is not a sensitive column of the card; "
+                                     + _did_you_mean(str(name), sensitive))
+        columns = [*self.card.features, *(s for s in sensitive if s in allow_sensitive)]
+        return self.frame[columns].copy()
+
+    def files(self) -> list[tuple[Path, str]]:
+        pairs = zip(self.card.files, self.file_sha256, strict=True)
+        return [((self.root / f.path).resolve(), digest) for f, digest in pairs]
+
+
+def load_benchmark(ref: str | Path, *, verify: bool = True) -> Benchmark:
+    """Load a benchmark by id, folder or card path; refuse data whose hash differs from the card."""
+    card_path, wanted_id = _resolve(ref)
+    card = _Card(card_path)
+    spec = card.parse()
+    if wanted_id is not None and spec.id != wanted_id:
+        problem = f"expected {wanted_id!r} (the folder name), found {spec.id!r}"
+        raise card.error([(("id",), problem)])
+    raw, hashes = _read_data(card, spec, verify=verify)
+    _check_columns(card, spec, [str(c) for c in raw.columns])
+    _check_values(card, spec, raw)
+    frame = raw.drop(columns=[d.column for d in spec.dropped])
+    if spec.id_column is None:
+        frame[ROW_ID] = np.arange(len(frame), dtype=np.int64)
+    unit = frame[spec.cluster if spec.split.unit == "cluster" else spec.id_column or ROW_ID]
+    split = assign_split(unit, salt=spec.split.salt, test_share=spec.split.test_share)
+    return Benchmark(card=spec, root=card_path.parent.resolve(), frame=frame, split=split,
+                     sha256=_combined_sha256(spec.files, hashes), file_sha256=tuple(hashes))
