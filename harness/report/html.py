@@ -1,0 +1,75 @@
+"""The HTML report: one self-contained file an auditor can open, print or attach to a file.
+
+Nothing is loaded from elsewhere: styles are inline, charts are inline SVG, there are no
+scripts or web fonts, so the report reads the same offline, in MLflow's artifact viewer
+and on paper. Every piece of text passes through Jinja's autoescaping.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Final
+
+import jinja2
+import pandas as pd
+
+from harness.report import formatting as fmt
+from harness.report.charts import NEUTRAL_COLOURS, STATUS_COLOURS, requirement_chart
+from harness.report.view import build_view
+
+__all__ = ["render_html"]
+
+_VERDICT_STATUS: Final = {
+    "compliant": "pass",
+    "non_compliant": "fail",
+    "inconclusive": "inconclusive",
+}
+"""The overall verdict borrows the colours of the status it corresponds to."""
+
+
+def render_html(
+    summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame
+) -> str:
+    """Render the evaluation as a complete HTML document."""
+    view = build_view(summary, measurements, verdicts)
+    charts = {
+        requirement.anchor: requirement_chart(requirement, ci_label=view.ci_label)
+        for requirement in view.requirements
+    }
+    verdict_colours = STATUS_COLOURS.get(_VERDICT_STATUS.get(view.verdict, ""), NEUTRAL_COLOURS)
+    return _environment().get_template("report.html.j2").render(
+        view=view,
+        charts=charts,
+        statuses=fmt.STATUSES,
+        status_labels=fmt.STATUS_LABELS,
+        status_meanings=fmt.STATUS_MEANINGS,
+        status_colours=STATUS_COLOURS,
+        verdict_colours=verdict_colours,
+        excluded_label=fmt.EXCLUDED_LABEL,
+        not_applicable=fmt.NOT_APPLICABLE,
+        not_recorded=fmt.NOT_RECORDED,
+    )
+
+
+def _css_string(value: object) -> str:
+    """Text for a CSS string inside ``<style>``, where HTML escaping does not apply.
+
+    Anything but letters, digits and a few harmless marks becomes a CSS hex escape, so
+    no quote, backslash or ``</style>`` can leave the string.
+    """
+    keep = set(" .,:;-_()·×")
+    return "".join(c if c.isalnum() or c in keep else f"\\{ord(c):x} " for c in str(value))
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["css_string"] = _css_string
+    return environment
