@@ -1,0 +1,455 @@
+"""Predictions for benchmark rows, from a vendor's model or from its declared predictions file.
+
+Every route ends in ``Predictions``: ids in benchmark order, a 0/1 decision per row,
+an optional score (higher means more likely positive) and provenance. Models may be
+a fitted scikit-learn estimator in memory (anything with ``predict``); a ``.skops``
+file, loaded with the types skops trusts plus those named in ``trusted``; an MLflow
+model (a ``runs:/``, ``models:/`` or ``file:`` URI, or a directory with an
+``MLmodel`` file), loaded by ``harness.tracking.load_model``; or a plain callable
+returning decisions or a tuple ``(decisions, scores)``. An MLflow model without the
+sklearn flavor is a pyfunc model: its output gives decisions only, unless it is a
+table with a ``probability`` column, which then is the score (decisions come from
+its ``decision`` column, or from its only other column).
+
+Outputs are checked once here, so later stages can rely on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import json
+import numbers
+import pickle
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Literal, get_args
+
+import numpy as np
+import pandas as pd
+import skops.io
+
+from harness import tracking
+from harness.errors import ModelError, PredictionsError
+
+__all__ = ["Predictions", "SourceKind", "fingerprint", "predict", "read_predictions"]
+
+SourceKind = Literal["estimator", "skops", "mlflow", "file", "callable"]
+SOURCE_KEYS = ("kind", "uri", "sha256", "fingerprint")
+MLFLOW_PREFIXES = ("runs:/", "models:/", "file:")
+PREDICTION_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+ALWAYS_TRUSTED = ("numpy.dtype",)
+SHOWN = 5  # how many offending rows or ids an error message lists
+
+Locate = Callable[[np.ndarray], str]  # positions of bad rows -> where a reader finds them
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """Decisions (and optional scores) for benchmark rows, with where they came from.
+
+    ``source`` holds ``kind``, ``uri``, ``sha256`` (full hex, ``""`` when nothing could
+    be hashed) and ``fingerprint`` (its first 16 characters). Arrays are read-only views.
+    """
+
+    ids: np.ndarray
+    decision: np.ndarray
+    score: np.ndarray | None
+    source: dict[str, str]
+
+    def __post_init__(self) -> None:
+        n, problems = len(self.ids), []
+        if self.decision.dtype != np.int8 or self.decision.shape != (n,):
+            problems.append(f"decision must be int8 of shape ({n},), found "
+                            f"{self.decision.dtype} of shape {self.decision.shape}")
+        elif not np.isin(self.decision, (0, 1)).all():
+            problems.append("decision must hold only 0 and 1")
+        score = self.score
+        if score is not None and (score.dtype != np.float64 or score.shape != (n,)):
+            problems.append(f"score must be float64 of shape ({n},), found "
+                            f"{score.dtype} of shape {score.shape}")
+        missing = [key for key in SOURCE_KEYS if key not in self.source]
+        if missing:
+            problems.append(f"source lacks {missing}; expected keys {list(SOURCE_KEYS)}")
+        elif self.source["kind"] not in get_args(SourceKind):
+            problems.append(f"source kind {self.source['kind']!r} is not one of "
+                            f"{list(get_args(SourceKind))}")
+        if problems:
+            raise PredictionsError("invalid Predictions: " + "; ".join(problems))
+        for name in ("ids", "decision", "score"):
+            object.__setattr__(self, name, _read_only(getattr(self, name)))
+
+    def frame(self) -> pd.DataFrame:
+        """Columns ``id``, ``decision`` and, when there are scores, ``score``."""
+        columns = {"id": self.ids, "decision": self.decision}
+        if self.score is not None:
+            columns["score"] = self.score
+        return pd.DataFrame(columns)
+
+
+def fingerprint(obj_or_path: object) -> str:
+    """Full SHA-256 hex of a model file, or of an in-memory model's serialised content.
+
+    A ``str`` or ``Path`` is a file: the hash is of its bytes. An object is hashed
+    through its skops dump with zip timestamps and object addresses taken out, so the
+    same fitted model gives the same hash in every process; objects skops cannot dump
+    fall back to ``pickle.dumps``. Returns ``""`` when neither works, and for a plain
+    function, which both would record by name only, not by what it does.
+    """
+    if isinstance(obj_or_path, (str, Path)):
+        try:
+            return hashlib.sha256(Path(obj_or_path).read_bytes()).hexdigest()
+        except OSError as exc:
+            raise ModelError(f"cannot fingerprint {obj_or_path}: {exc.strerror or exc}; "
+                             "expected a readable file") from exc
+    if inspect.isroutine(obj_or_path):
+        return ""
+    try:
+        return _skops_digest(obj_or_path)
+    except Exception:  # noqa: BLE001 - skops refuses many objects; pickle is the fallback
+        pass
+    try:
+        return hashlib.sha256(pickle.dumps(obj_or_path, protocol=5)).hexdigest()
+    except Exception:  # noqa: BLE001 - some objects cannot be serialised at all
+        return ""
+
+
+def predict(model: object, inputs: pd.DataFrame, ids: np.ndarray, *,
+            trusted: Sequence[str] = ()) -> Predictions:
+    """Run ``model`` on ``inputs`` (one row per id) and check what it returns.
+
+    ``trusted`` names extra types a ``.skops`` file may load; other routes ignore it.
+    """
+    if not isinstance(inputs, pd.DataFrame):
+        raise PredictionsError(f"inputs must be a pandas DataFrame, found {type(inputs).__name__}")
+    ids = np.asarray(ids)
+    if ids.shape != (len(inputs),):
+        raise PredictionsError(f"ids has shape {ids.shape} but inputs has {len(inputs)} rows; "
+                               "expected one id per input row")
+    runnable, kind, uri, sha256 = _resolve(model, trusted)
+    who = f"model {kind} {uri}"
+    raw_decisions, raw_scores = _run(runnable, inputs, kind=kind, who=who)
+
+    def locate(at: np.ndarray) -> str:
+        return f"positions {at.tolist()} (ids {ids[at].tolist()})"
+
+    values = _one_per_row(raw_decisions, n=len(ids), what="decisions", who=who)
+    decision = _decisions(values, values, who=who, locate=locate)
+    score = None
+    if raw_scores is not None:
+        values = _one_per_row(raw_scores, n=len(ids), what="scores", who=who)
+        score = _scores(values, values, who=who, locate=locate)
+    source = {"kind": kind, "uri": uri, "sha256": sha256, "fingerprint": sha256[:16]}
+    return Predictions(ids=ids.copy(), decision=decision, score=score, source=source)
+
+
+def read_predictions(path: str | Path, *, expected_ids: np.ndarray) -> Predictions:
+    """Read declared predictions (columns ``id``, ``decision``, optional ``score``).
+
+    Rows are matched to ``expected_ids`` by value and returned in their order; ids
+    not expected are ignored, but every row of the file must be valid.
+    """
+    path, expected_ids = Path(path), np.asarray(expected_ids)
+    data = _read_bytes(path)
+    table = _parse_table(data, path)
+    who = f"predictions file {path}"
+    locate = partial(_where, csv=not path.name.lower().endswith(".parquet"))
+    keys, expected_keys, hint = _id_keys(table["id"], expected_ids, who=who, locate=locate)
+    _check_unique(keys, who=who, locate=locate)
+    column = table["decision"]
+    decision = _decisions(_numbers(column, booleans=True), column.to_numpy(),
+                          who=who, locate=locate)
+    score = None
+    if "score" in table.columns:
+        column = table["score"]
+        score = _scores(_numbers(column, booleans=False), column.to_numpy(),
+                        who=who, locate=locate)
+    rows = pd.Index(keys).get_indexer(expected_keys)
+    _check_present(rows, expected_ids, who=who, hint=hint)
+    sha256 = hashlib.sha256(data).hexdigest()
+    source = {"kind": "file", "uri": str(path), "sha256": sha256, "fingerprint": sha256[:16]}
+    return Predictions(ids=expected_ids.copy(), decision=decision[rows],
+                       score=None if score is None else score[rows], source=source)
+
+
+# --- model routes ------------------------------------------------------------
+
+
+def _resolve(model: object, trusted: Sequence[str]) -> tuple[object, SourceKind, str, str]:
+    """The runnable model, its kind, its URI and the SHA-256 of what was loaded."""
+    if isinstance(model, (str, Path)):
+        text = str(model)
+        if text.startswith(MLFLOW_PREFIXES) or (Path(text) / "MLmodel").is_file():
+            loaded = tracking.load_model(text)
+            return loaded, "mlflow", text, fingerprint(loaded)
+        if Path(text).suffix == ".skops":
+            return _load_skops(Path(text), trusted), "skops", text, fingerprint(text)
+        raise ModelError(f"cannot load model {text!r}: expected a .skops file, an MLflow model "
+                         "directory (with an MLmodel file) or a URI starting with "
+                         f"{', '.join(MLFLOW_PREFIXES)}")
+    if callable(getattr(model, "predict", None)):
+        return model, "estimator", f"memory:{type(model).__qualname__}", fingerprint(model)
+    if callable(model):
+        name = getattr(model, "__qualname__", type(model).__qualname__)
+        return model, "callable", f"memory:{name}", fingerprint(model)
+    raise ModelError(f"cannot use a {type(model).__qualname__} as a model: expected a fitted "
+                     "estimator, a .skops path, an MLflow model URI or directory, or a callable")
+
+
+def _load_skops(path: Path, trusted: Sequence[str]) -> object:
+    """Load a .skops file, refusing every type neither skops nor the caller trusts."""
+    if not path.is_file():
+        raise ModelError(f"model file {path} not found; expected a .skops file")
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+    except Exception as exc:  # noqa: BLE001 - a damaged file can fail in many ways
+        raise ModelError(f"cannot read model file {path}: {type(exc).__name__}: {exc}") from exc
+    allowed = set(trusted) | set(ALWAYS_TRUSTED)
+    refused = sorted(name for name in untrusted if name not in allowed)
+    if refused:
+        raise ModelError(f"model file {path} contains types that are not trusted: {refused}; "
+                         "review them and, if they are safe, pass their names in "
+                         "predict(..., trusted=[...])")
+    try:
+        return skops.io.load(path, trusted=[name for name in untrusted if name in allowed])
+    except Exception as exc:  # noqa: BLE001
+        raise ModelError(f"cannot load model file {path}: {type(exc).__name__}: {exc}") from exc
+
+
+def _run(model: object, inputs: pd.DataFrame, *, kind: SourceKind,
+         who: str) -> tuple[object, object | None]:
+    """Raw decisions and scores; any exception from the model becomes a ModelError."""
+    try:
+        if kind == "callable":
+            out = model(inputs)  # type: ignore[operator]
+            if isinstance(out, tuple) and len(out) == 2:
+                return out
+            return _split_table(out, who=who)
+        predicted = model.predict(inputs)  # type: ignore[attr-defined]
+        decisions, scores = _split_table(predicted, who=who)
+        if hasattr(model, "predict_proba"):
+            proba = np.asarray(model.predict_proba(inputs))
+            classes = getattr(model, "classes_", None)
+            return decisions, _positive_column(proba, classes, who=who)
+        if hasattr(model, "decision_function"):
+            return decisions, model.decision_function(inputs)
+        return decisions, scores
+    except PredictionsError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the vendor's model may raise anything
+        problem = f"{type(exc).__name__}: {exc}"
+        raise ModelError(f"{who} failed on {len(inputs)} rows: {problem}") from exc
+
+
+def _split_table(out: object, *, who: str) -> tuple[object, object | None]:
+    """Split a table output (pyfunc models) into decisions and ``probability`` scores."""
+    if not isinstance(out, pd.DataFrame):
+        return out, None
+    others = [column for column in out.columns if column != "probability"]
+    if "decision" in out.columns:
+        decisions = out["decision"]
+    elif len(others) == 1:
+        decisions = out[others[0]]
+    else:
+        raise PredictionsError(f"{who} returned a table with columns {list(out.columns)}; "
+                               "expected a 'decision' column and optionally 'probability'")
+    return decisions, out["probability"] if "probability" in out.columns else None
+
+
+def _positive_column(proba: np.ndarray, classes: object, *, who: str) -> np.ndarray:
+    """The probability of class 1 from ``predict_proba`` (columns 0, 1 without ``classes_``)."""
+    labels = [0, 1] if classes is None else np.asarray(classes).tolist()
+    positive = [i for i, label in enumerate(labels) if _is_number(label) and label == 1]
+    if not positive or proba.ndim != 2 or proba.shape[1] != len(labels):
+        raise PredictionsError(f"{who}: predict_proba gave shape {proba.shape} for classes "
+                               f"{labels}; expected one column per class, the positive class 1 "
+                               "among them, so its probability can be the score")
+    return proba[:, positive[0]]
+
+
+# --- checking values ---------------------------------------------------------
+
+
+def _one_per_row(raw: object, *, n: int, what: str, who: str) -> np.ndarray:
+    values = raw.to_numpy() if isinstance(raw, (pd.Series, pd.Index)) else np.asarray(raw)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1 or len(values) != n:
+        raise PredictionsError(f"{who} returned {what} of shape {values.shape} for {n} input "
+                               f"rows; expected one value per row, shape ({n},)")
+    return values
+
+
+def _decisions(values: np.ndarray, found: np.ndarray, *, who: str, locate: Locate) -> np.ndarray:
+    """``values`` as int8 0/1; ``found`` holds what the source gave, for the message."""
+    bad = _not_binary(values)
+    if bad.any():
+        at = np.flatnonzero(bad)[:SHOWN]
+        raise PredictionsError(
+            f"{who}: decision is not 0/1 on {bad.sum()} of {len(values)} rows, first at "
+            f"{locate(at)}: found {found[at].tolist()}; expected 0 or 1 "
+            "(true/false and 0.0/1.0 are accepted)")
+    return values.astype(np.float64).astype(np.int8)
+
+
+def _scores(values: np.ndarray, found: np.ndarray, *, who: str, locate: Locate) -> np.ndarray:
+    """``values`` as finite float64; ``found`` holds what the source gave, for the message."""
+    if values.dtype.kind in "biuf":
+        scores = values.astype(np.float64)
+    else:
+        scores = np.array([float(v) if isinstance(v, numbers.Real) else np.nan for v in values])
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        at = np.flatnonzero(bad)[:SHOWN]
+        raise PredictionsError(
+            f"{who}: score is not a finite number on {bad.sum()} of {len(values)} rows, first "
+            f"at {locate(at)}: found {found[at].tolist()}; expected finite numbers")
+    return scores
+
+
+def _not_binary(values: np.ndarray) -> np.ndarray:
+    """Mask of values other than 0/1, False/True or 0.0/1.0 (strings never pass)."""
+    if values.dtype.kind == "b":
+        return np.zeros(len(values), dtype=bool)
+    if values.dtype.kind in "iuf":
+        return ~((values == 0) | (values == 1))
+    if values.dtype.kind == "O":
+        return np.array([not (_is_number(v) and v in (0, 1)) for v in values], dtype=bool)
+    return np.ones(len(values), dtype=bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (numbers.Number, np.bool_))
+
+
+# --- predictions files -------------------------------------------------------
+
+
+def _read_bytes(path: Path) -> bytes:
+    if not path.name.lower().endswith(PREDICTION_SUFFIXES):
+        raise PredictionsError(f"predictions file {path} has an unknown format; supported "
+                               f"suffixes: {', '.join(PREDICTION_SUFFIXES)}")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+        raise PredictionsError(f"cannot read predictions file {path}: {problem}") from exc
+
+
+def _parse_table(data: bytes, path: Path) -> pd.DataFrame:
+    """The table in ``data``; CSV ids are kept as text so leading zeros survive."""
+    parquet = path.name.lower().endswith(".parquet")
+    try:
+        if parquet:
+            table = pd.read_parquet(io.BytesIO(data))
+        else:
+            gzip = "gzip" if path.name.lower().endswith(".gz") else None
+            table = pd.read_csv(io.BytesIO(data), dtype={"id": str}, compression=gzip)
+    except Exception as exc:  # noqa: BLE001 - parsers raise many types for bad input
+        problem = f"{type(exc).__name__}: {exc}"
+        kind = "Parquet" if parquet else "CSV"
+        raise PredictionsError(f"cannot parse predictions file {path} as {kind}: {problem}") from exc
+    missing = [column for column in ("id", "decision") if column not in table.columns]
+    if missing:
+        raise PredictionsError(f"predictions file {path} lacks required column(s) {missing}; "
+                               f"found columns {list(table.columns)}; expected id, decision "
+                               "and optionally score")
+    return table
+
+
+def _where(at: np.ndarray, *, csv: bool) -> str:
+    """Rows of a file as a reader finds them: CSV line numbers, Parquet row numbers."""
+    if csv:
+        return "lines " + ", ".join(str(p + 2) for p in at)
+    return "rows " + ", ".join(str(p) for p in at) + " (counting from 0)"
+
+
+def _numbers(column: pd.Series, *, booleans: bool) -> np.ndarray:
+    """A column's values, with text cells (a CSV column holding one bad cell) read as numbers."""
+    if column.dtype.kind != "O" or not column.map(lambda v: isinstance(v, str)).any():
+        return column.to_numpy()
+    text = column.astype(str).str.strip().str.lower()
+    if booleans:
+        text = text.replace({"true": "1", "false": "0"})
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def _id_keys(ids: pd.Series, expected: np.ndarray, *, who: str,
+             locate: Locate) -> tuple[np.ndarray, np.ndarray, str]:
+    """Keys matching file ids to expected ids (values, or text if dtypes differ), and a hint."""
+    empty = ids.isna().to_numpy()
+    if empty.any():
+        at = np.flatnonzero(empty)[:SHOWN]
+        raise PredictionsError(f"{who} has {empty.sum()} rows without an id, first at "
+                               f"{locate(at)}; expected an id on every row")
+    if ids.dtype == expected.dtype:
+        return ids.to_numpy(), expected, ""
+    hint = ""
+    if (ids.dtype.kind in "biuf") != (expected.dtype.kind in "biuf"):
+        hint = (f" (ids were compared as text because the file's id column is {ids.dtype} "
+                f"and the benchmark ids are {expected.dtype})")
+    return ids.astype(str).to_numpy(dtype=object), expected.astype(str).astype(object), hint
+
+
+def _check_unique(keys: np.ndarray, *, who: str, locate: Locate) -> None:
+    repeated = pd.Index(keys).duplicated(keep=False)
+    if repeated.any():
+        names = pd.unique(keys[repeated])
+        shown = [f"{name} ({locate(np.flatnonzero(keys == name))})" for name in names[:SHOWN]]
+        raise PredictionsError(f"{who}: {len(names)} ids appear more than once, first "
+                               f"{'; '.join(shown)}; expected each id once")
+
+
+def _check_present(rows: np.ndarray, expected: np.ndarray, *, who: str, hint: str) -> None:
+    missing = rows < 0
+    if missing.any():
+        raise PredictionsError(f"{who} has no row for {missing.sum()} of the {len(expected)} "
+                               f"expected ids, first {expected[missing][:SHOWN].tolist()}; "
+                               f"expected a row for every benchmark id{hint}")
+
+
+# --- fingerprints ------------------------------------------------------------
+
+
+def _skops_digest(obj: object) -> str:
+    """SHA-256 of a skops dump's content, independent of zip timestamps and object addresses.
+
+    skops names each array file after the array's ``id()`` and records ``__id__``
+    addresses in its schema; they become the file's hash and the order of first
+    appearance before the schema is hashed as canonical JSON.
+    """
+    with zipfile.ZipFile(io.BytesIO(skops.io.dumps(obj))) as archive:
+        schema = json.loads(archive.read("schema.json"))
+        files = {name: hashlib.sha256(archive.read(name)).hexdigest()
+                 for name in archive.namelist() if name != "schema.json"}
+    text = json.dumps(_canonical(schema, files=files, ids={}), sort_keys=True,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(node: object, *, files: dict[str, str], ids: dict[int, int]) -> object:
+    if isinstance(node, list):
+        return [_canonical(item, files=files, ids=ids) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, object] = {}
+    for key, value in node.items():
+        if key == "__id__" and isinstance(value, int):
+            out[key] = ids.setdefault(value, len(ids))
+        elif key == "file" and isinstance(value, str) and value in files:
+            out[key] = files[value]
+        else:
+            out[key] = _canonical(value, files=files, ids=ids)
+    return out
+
+
+def _read_only(values: np.ndarray | None) -> np.ndarray | None:
+    if values is None:
+        return None
+    view = values.view()
+    view.flags.writeable = False
+    return view
