@@ -89,7 +89,7 @@ def _compare_measurements(fresh: pd.DataFrame, stored_path: Path) -> list[str]:
         a, b = stored[col].to_numpy(np.float64), fresh[col].to_numpy(np.float64)
         for i in np.flatnonzero(~((a == b) | (np.isnan(a) & np.isnan(b)))):
             problems.append(f"{stored_path.name}: {fresh['requirement'][i]} / {fresh['group'][i]} {col}: stored "
-                            f"{a[i]!r}, recomputed {b[i]!r}")
+                            f"{float(a[i])!r}, recomputed {float(b[i])!r}")
     return problems
 
 
