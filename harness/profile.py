@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ProfileError
 from .metrics import METRICS, RELATIVE, metric_names
@@ -93,6 +93,20 @@ class Requirement(_Frozen):
     blocking: bool | None = None
     references: list[str] = []
 
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, name: str) -> str:
+        if name not in METRICS and name not in RELATIVE:
+            raise ValueError(f"unknown metric '{name}'{_did_you_mean(name, metric_names())}")
+        return name
+
+    @field_validator("of")
+    @classmethod
+    def _known_base(cls, name: str | None) -> str | None:
+        if name is not None and name not in METRICS:
+            raise ValueError(f"unknown base metric '{name}'{_did_you_mean(name, sorted(METRICS))}")
+        return name
+
     @model_validator(mode="after")
     def _coherent(self) -> "Requirement":
         _check_metric(self)
@@ -116,12 +130,8 @@ class Requirement(_Frozen):
 
 
 def _check_metric(req: Requirement) -> None:
-    if req.metric not in METRICS and req.metric not in RELATIVE:
-        raise ValueError(f"unknown metric '{req.metric}'{_did_you_mean(req.metric, metric_names())}")
     if req.metric in RELATIVE:
         base = req.of or "selection_rate"
-        if base not in METRICS:
-            raise ValueError(f"unknown base metric 'of: {base}'{_did_you_mean(base, sorted(METRICS))}")
         if req.significance is not None and METRICS[base].kind != "proportion":
             raise ValueError(f"'significance' needs a proportion base metric, found '{base}'")
         if not req.groups:

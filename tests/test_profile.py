@@ -40,7 +40,7 @@ def test_three_default_profiles_validate_against_their_benchmarks():
 
 BAD = [
     ("  - {id: R1, title: t, metric: selection_rat}\n",
-     ["p.yaml:14: requirements[0]: unknown metric 'selection_rat'; did you mean 'selection_rate'? valid choices: "
+     ["p.yaml:14: requirements[0].metric: unknown metric 'selection_rat'; did you mean 'selection_rate'? valid choices: "
       "accuracy, auroc, balanced_accuracy, brier, difference, ece, f1, fnr, fpr, impact_ratio, npv, oe_ratio, "
       "ppv, prevalence, selection_rate, sensitivity, specificity"]),
     ("  - id: R1\n    title: t\n    metric: impact_ratio\n    groups: [race]\n    treshold: {min: 0.8}\n",
