@@ -149,5 +149,5 @@ def policy_clock(profile: Profile, as_of: dt.date) -> PolicyClock:
                            f"informational: the profile takes effect on {eff.isoformat()}")
     if as_of < enf:
         return PolicyClock("grace_period", as_of,
-                           f"advisory: grace period; sanctions start on {enf.isoformat()}")
+                           f"advisory; sanctions start on {enf.isoformat()}")
     return PolicyClock("enforced", as_of, f"enforced since {enf.isoformat()}")

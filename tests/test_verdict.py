@@ -110,8 +110,8 @@ requirements: [{id: R, title: t, metric: accuracy}]
 @pytest.mark.parametrize(("day", "status", "message"), [
     ("2025-12-31", "not_in_force", "informational: the profile takes effect on 2026-01-22"),
     ("2026-01-21", "not_in_force", "informational: the profile takes effect on 2026-01-22"),
-    ("2026-01-22", "grace_period", "advisory: grace period; sanctions start on 2027-01-22"),
-    ("2027-01-21", "grace_period", "advisory: grace period; sanctions start on 2027-01-22"),
+    ("2026-01-22", "grace_period", "advisory; sanctions start on 2027-01-22"),
+    ("2027-01-21", "grace_period", "advisory; sanctions start on 2027-01-22"),
     ("2027-01-22", "enforced", "enforced since 2027-01-22"),
     ("2030-06-01", "enforced", "enforced since 2027-01-22"),
 ])

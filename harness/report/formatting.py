@@ -56,11 +56,14 @@ STATUS_LABELS: Final[dict[str, str]] = {
 
 STATUS_MEANINGS: Final[dict[str, str]] = {
     "fail": "The value does not meet the threshold under the decision rule.",
-    "flag": "Marked for review under the decision rule; the reason says why.",
+    "flag": (
+        "The threshold is missed and the profile treats a breach as a flag (with a significance "
+        "test: only when the difference is also significant); counts against compliance like a fail."
+    ),
     "inconclusive": "The confidence interval does not settle whether the threshold is met.",
     "insufficient_data": "Below the minimum support declared by the profile; not judged.",
     "pass": "The value meets the threshold under the decision rule.",
-    "reported": "Measured and reported for information; no threshold applies.",
+    "reported": "Reported for information: no threshold applies, or the group is left out of the comparison.",
 }
 
 VERDICT_LABELS: Final[dict[str, str]] = {
