@@ -24,7 +24,7 @@ from .plan import Plan, make_plan, validate_scores
 from .predictors import Predictions, predict, read_predictions
 from .profile import LoadedProfile, Profile, load_profile
 from .report import render_html, render_markdown
-from .stats import build_atoms
+from .stats import GridSpec, build_atoms
 from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
 
 __all__ = ["Evaluation", "Outcome", "VERDICT_COLUMNS", "evaluate", "judge_all", "measure_and_judge"]
@@ -120,8 +120,11 @@ class Outcome:
 def measure_and_judge(plan: Plan, preds: Predictions) -> Outcome:
     """The pure core of an evaluation: statistics, measurements, verdicts."""
     bench = plan.benchmark
+    opts = plan.profile.inference
     table = build_atoms(plan.groups, bench.y, preds.decision, score=preds.score if plan.needs_score else None,
-                        weight=bench.weights if plan.needs_weights else None)
+                        weight=bench.weights if plan.needs_weights else None,
+                        cluster=bench.clusters if opts.bootstrap.unit == "cluster" else None,
+                        spec=GridSpec(opts.score_bins, tuple(opts.score_range)))
     measurements, unknown = measure(plan.profile, table)
     verdicts = judge_all(plan.profile, measurements)
     verdict = overall_verdict(verdicts.loc[verdicts["blocking"], "status"].tolist())

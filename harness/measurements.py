@@ -16,8 +16,10 @@ from .errors import ProfileError
 from .metrics import METRICS, RELATIVE, Cells, Metric
 from .profile import Profile, Requirement
 from .resampling import (
+    bca_interval,
     clopper_pearson,
     fisher_exact_p,
+    jackknife_counts,
     katz_log_ratio,
     percentile_interval,
     replicate_counts,
@@ -46,6 +48,8 @@ class View:
     rows: np.ndarray  # unweighted conf per group (G, 2, 2)
     eligible: np.ndarray  # bool per group: counted in the family comparison
     draws: list[np.ndarray] = field(default_factory=list)
+    jack: list[np.ndarray] = field(default_factory=list)
+    jack_weight: list[np.ndarray] = field(default_factory=list)
 
     def metric_values(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
         """Values of the requirement's metric for ``counts`` of shape (..., atoms)."""
@@ -106,16 +110,43 @@ def _view(profile: Profile, req: Requirement, table: AtomTable, cache: dict) -> 
     return View(req, gc, METRICS[req.base_metric], req.weighted, _interval_method(profile, req), rows, eligible)
 
 
+def _scheme(profile: Profile, table: AtomTable) -> dict[str, np.ndarray | None]:
+    """Cluster or strata codes per atom for the resampling scheme the profile declares."""
+    opts = profile.inference.bootstrap
+    if opts.unit == "cluster":
+        if table.cluster is None:
+            raise ProfileError("inference.bootstrap.unit: 'cluster' needs a benchmark that declares a cluster "
+                               "column (its unit of analysis); this benchmark declares none")
+        return {"cluster": table.cluster, "strata": None}
+    if opts.stratify:
+        columns = list(dict.fromkeys(c for r in profile.requirements for c in r.groups))
+        strata = table.keys[columns].agg("|".join, axis=1) if columns else pd.Series(["all"] * len(table.count))
+        return {"cluster": None, "strata": pd.factorize(strata, sort=True)[0]}
+    return {"cluster": None, "strata": None}
+
+
+def _resample(profile: Profile, table: AtomTable, views: list[View]) -> None:
+    boot = [v for v in views if v.interval.startswith("bootstrap")]
+    if not boot:
+        return
+    opts = profile.inference.bootstrap
+    scheme = _scheme(profile, table)
+    for batch in replicate_counts(table.count, replicates=opts.replicates, seed=opts.seed, **scheme):
+        for v in boot:
+            v.draws.append(v.metric_values(table, batch))
+    bca = [v for v in boot if v.interval == "bootstrap_bca"]
+    if bca:
+        for counts, weights in jackknife_counts(table.count, cluster=scheme["cluster"]):
+            for v in bca:
+                v.jack.append(v.metric_values(table, counts))
+                v.jack_weight.append(weights)
+
+
 def measure(profile: Profile, table: AtomTable) -> tuple[pd.DataFrame, dict[str, int]]:
     """Measurements table and, per family, the rows left out for an unknown category."""
     cache: dict[tuple[str, ...], GroupCells] = {}
     views = [_view(profile, req, table, cache) for req in profile.requirements]
-    boot = [v for v in views if v.interval == "bootstrap_percentile"]
-    if boot:
-        opts = profile.inference.bootstrap
-        for batch in replicate_counts(table.count, replicates=opts.replicates, seed=opts.seed):
-            for v in boot:
-                v.draws.append(v.metric_values(table, batch))
+    _resample(profile, table, views)
     conf = profile.inference.confidence
     frames = [_rows(v, table, conf) for v in views]
     unknown = {gc.family: gc.unknown_rows(table) for gc in cache.values() if gc.family != "overall"}
@@ -157,6 +188,9 @@ def _inference(v: View, table: AtomTable, value: np.ndarray, confidence: float):
             p_val = _p_values(v, ref)
     if v.interval == "bootstrap_percentile":
         lo, hi = percentile_interval(np.concatenate(v.draws, axis=0), confidence)
+    elif v.interval == "bootstrap_bca":
+        lo, hi = bca_interval(np.concatenate(v.draws, axis=0), value, np.concatenate(v.jack, axis=0),
+                              np.concatenate(v.jack_weight), confidence)
     elif v.interval == "katz_log":
         lo, hi = _katz(v, ref_name, confidence)
     else:

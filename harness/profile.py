@@ -32,7 +32,7 @@ __all__ = [
     "load_profile",
 ]
 
-IntervalMethod = Literal["wilson", "clopper_pearson", "katz_log", "bootstrap_percentile"]
+IntervalMethod = Literal["wilson", "clopper_pearson", "katz_log", "bootstrap_percentile", "bootstrap_bca"]
 Split = Literal["test", "development", "all"]
 
 
@@ -149,12 +149,28 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
 class Bootstrap(_Frozen):
     replicates: int = Field(2000, ge=100, le=100_000)
     seed: int = Field(ge=0)
+    unit: Literal["row", "cluster"] = "row"  # cluster: resample the benchmark's units of analysis
+    stratify: bool = False  # keep each group's size fixed (groups of all requirement columns)
+
+    @model_validator(mode="after")
+    def _one_scheme(self) -> "Bootstrap":
+        if self.unit == "cluster" and self.stratify:
+            raise ValueError("choose either unit 'cluster' or 'stratify: true', not both")
+        return self
 
 
 class Inference(_Frozen):
     confidence: float = Field(0.95, gt=0.5, lt=1)
     interval: Literal["wilson", "clopper_pearson"] = "clopper_pearson"
     bootstrap: Bootstrap
+    score_bins: int = Field(10_000, ge=10, le=1_000_000)  # exact below this many distinct scores
+    score_range: tuple[float, float] = (0.0, 1.0)  # binned scores: equal-width bins over this range
+
+    @model_validator(mode="after")
+    def _range(self) -> "Inference":
+        if self.score_range[0] >= self.score_range[1]:
+            raise ValueError(f"score_range must increase, found {list(self.score_range)}")
+        return self
 
 
 class BenchmarkRef(_Frozen):

@@ -15,8 +15,10 @@ import numpy as np
 from scipy import stats as st
 
 __all__ = [
+    "bca_interval",
     "clopper_pearson",
     "fisher_exact_p",
+    "jackknife_counts",
     "katz_log_ratio",
     "percentile_interval",
     "replicate_counts",
@@ -87,18 +89,105 @@ def fisher_exact_p(x1: int, n1: int, x2: int, n2: int) -> float:
     return float(st.fisher_exact(table, alternative="two-sided").pvalue)
 
 
-def replicate_counts(count: np.ndarray, *, replicates: int, seed: int) -> Iterator[np.ndarray]:
-    """Yield batches of bootstrap atom counts, shape (batch, atoms), row total fixed at N."""
+def replicate_counts(
+    count: np.ndarray,
+    *,
+    replicates: int,
+    seed: int,
+    cluster: np.ndarray | None = None,
+    strata: np.ndarray | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield batches of bootstrap atom counts, shape (batch, atoms).
+
+    Rows (the default): one multinomial over atoms, total fixed at N. Clusters: draw the
+    clusters with replacement (a multinomial over clusters with equal probabilities) and
+    give each atom its cluster's draw times its count. Strata: one multinomial per stratum,
+    so every stratum keeps its size.
+    """
     count = np.asarray(count, dtype=np.int64)
-    n = int(count.sum())
     rng = np.random.default_rng(seed)
-    p = count / n
-    batch = max(1, min(replicates, _BATCH_CELLS // max(1, count.size)))
+    width = count.size if cluster is None else int(cluster.max(initial=0)) + 1
+    batch = max(1, min(replicates, _BATCH_CELLS // max(1, width)))
     done = 0
     while done < replicates:
         size = min(batch, replicates - done)
-        yield rng.multinomial(n, p, size=size)
+        if cluster is not None:
+            n_clusters = int(cluster.max(initial=0)) + 1
+            draws = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=size)
+            yield draws[:, cluster] * count
+        elif strata is not None:
+            yield _stratified(rng, count, strata, size)
+        else:
+            yield rng.multinomial(int(count.sum()), count / count.sum(), size=size)
         done += size
+
+
+def _stratified(rng: np.random.Generator, count: np.ndarray, strata: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros((size, count.size), dtype=np.int64)
+    for s in np.unique(strata):
+        idx = np.flatnonzero(strata == s)
+        n = int(count[idx].sum())
+        out[:, idx] = rng.multinomial(n, count[idx] / n, size=size)
+    return out
+
+
+def jackknife_counts(count: np.ndarray, *, cluster: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Leave-one-out atom counts in batches, with how many rows (or clusters) each stands for.
+
+    Leaving out any one row of an atom gives the same table, so one leave-one-out table per
+    atom, weighted by the atom's count, is the full row jackknife; with clusters, one table
+    per cluster left out, each of weight 1.
+    """
+    count = np.asarray(count, dtype=np.int64)
+    if cluster is None:
+        units = np.flatnonzero(count > 0)
+        weights = count[units].astype(np.float64)
+    else:
+        units = np.arange(int(cluster.max(initial=0)) + 1)
+        weights = np.ones(units.size)
+    batch = max(1, _BATCH_CELLS // max(1, count.size))
+    for start in range(0, units.size, batch):
+        part = units[start:start + batch]
+        counts = np.broadcast_to(count, (part.size, count.size)).copy()
+        if cluster is None:
+            counts[np.arange(part.size), part] -= 1
+        else:
+            counts[cluster[None, :] == part[:, None]] = 0
+        yield counts, weights[start:start + batch]
+
+
+def bca_interval(draws: np.ndarray, estimate: np.ndarray, jack: np.ndarray, jack_weight: np.ndarray,
+                 confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bias-corrected and accelerated (BCa) bootstrap interval, per column (Efron 1987).
+
+    ``draws`` (B, G) bootstrap values; ``estimate`` (G,) the point estimate; ``jack`` (J, G)
+    jackknife values with weights ``jack_weight`` (J,) for the acceleration.
+    """
+    draws, jack = np.asarray(draws, float), np.asarray(jack, float)
+    lo, hi = np.full(draws.shape[1:], np.nan), np.full(draws.shape[1:], np.nan)
+    z = st.norm.ppf([(1 - confidence) / 2, 1 - (1 - confidence) / 2])
+    for g in np.ndindex(draws.shape[1:]):
+        col = draws[(slice(None), *g)]
+        col = col[np.isfinite(col)]
+        theta = estimate[g]
+        if col.size == 0 or not np.isfinite(theta):
+            continue
+        below = (np.sum(col < theta) + 0.5 * np.sum(col == theta)) / col.size
+        z0 = st.norm.ppf(np.clip(below, 1 / (2 * col.size), 1 - 1 / (2 * col.size)))
+        accel = _acceleration(jack[(slice(None), *g)], jack_weight)
+        adj = st.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
+        lo[g], hi[g] = np.quantile(col, np.nan_to_num(adj, nan=0.5))
+    return lo, hi
+
+
+def _acceleration(values: np.ndarray, weight: np.ndarray) -> float:
+    ok = np.isfinite(values)
+    if not ok.any():
+        return 0.0
+    v, w = values[ok], weight[ok]
+    dev = np.sum(w * v) / np.sum(w) - v
+    spread = np.sum(w * dev**2)
+    return 0.0 if spread == 0 else float(np.sum(w * dev**3) / (6 * spread**1.5))
 
 
 def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:

@@ -1,54 +1,177 @@
 """Sufficient statistics: a benchmark of N rows reduced to weighted counts per atom.
 
 An *atom* is one distinct combination of (grouping columns, true label, decision,
-score bin, row weight). Every metric of every group is a function of per-group sums
-over atoms, so resampling rows with replacement is the same, in distribution, as
-drawing atom counts from a multinomial (see ``resampling.py``). Atom tables merge by
-addition, which is what lets chunks and workers combine.
+score, row weight, and cluster when a unit of analysis is declared). Every metric of
+every group is a function of per-group sums over atoms, so resampling rows with
+replacement is the same, in distribution, as drawing atom counts from a multinomial
+(see ``resampling.py``). Atom tables merge by adding counts, which is what lets chunks
+of a stream and partitions on Dask workers combine into exactly the table one pass
+over all rows would give.
 
-Scores live on a shared grid. When the scores take at most ``MAX_EXACT_BINS``
-distinct values the grid is those values and every score metric is exact; otherwise
-the grid is ``MAX_EXACT_BINS`` equal-width bins over the observed range and
-``ScoreGrid.exact`` is False, which the evidence records.
+Scores. While the scores take at most ``bins`` distinct values, atoms keep each exact
+value and every score metric is exact. Beyond that, every score is replaced by the
+midpoint of its bin among ``bins`` equal-width bins over ``score_range``; binning is a
+function of the score alone, so binning chunks and then merging gives the same table as
+merging and then binning. ``ScoreGrid.exact`` records which case applied.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
-__all__ = ["AtomTable", "GroupCells", "ScoreGrid", "UNKNOWN", "build_atoms", "family_cells", "family_name"]
+__all__ = [
+    "AtomTable",
+    "GridSpec",
+    "GroupCells",
+    "ScoreGrid",
+    "UNKNOWN",
+    "build_atoms",
+    "family_cells",
+    "family_name",
+    "merge_atoms",
+]
 
-MAX_EXACT_BINS = 50_000
 UNKNOWN = "(unknown)"
+DEFAULT_BINS = 10_000
 _SEP = " × "
+_L, _D, _S, _W, _C, _N = "__label", "__decision", "__score", "__weight", "__cluster", "__n"
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """How scores are kept: exact up to ``bins`` distinct values, else binned on ``score_range``."""
+
+    bins: int = DEFAULT_BINS
+    score_range: tuple[float, float] = (0.0, 1.0)
+
+    def bin_midpoints(self, score: np.ndarray) -> np.ndarray:
+        lo, hi = self.score_range
+        width = (hi - lo) / self.bins
+        idx = np.clip(np.floor((score - lo) / width).astype(np.int64), 0, self.bins - 1)
+        return lo + (idx + 0.5) * width
 
 
 @dataclass(frozen=True)
 class ScoreGrid:
-    values: np.ndarray  # representative score of each bin, ascending
+    values: np.ndarray  # distinct score values (or bin midpoints), ascending
     exact: bool
 
 
 @dataclass(frozen=True)
 class AtomTable:
-    """One row per atom; ``keys`` holds the grouping columns as strings."""
+    """One row per atom in ``frame``: group columns as text, then the reserved columns."""
 
-    keys: pd.DataFrame
-    label: np.ndarray  # int8
-    decision: np.ndarray  # int8
-    score_bin: np.ndarray | None  # int32 index into grid.values
-    weight: np.ndarray  # float64 weight of one row of this atom (1.0 unweighted)
-    count: np.ndarray  # int64 rows in the atom
-    grid: ScoreGrid | None
+    frame: pd.DataFrame
+    groups: tuple[str, ...]
+    spec: GridSpec = field(default_factory=GridSpec)
+    exact: bool = True
+
+    @cached_property
+    def keys(self) -> pd.DataFrame:
+        return self.frame[list(self.groups)].reset_index(drop=True)
+
+    @cached_property
+    def label(self) -> np.ndarray:
+        return self.frame[_L].to_numpy(np.int8)
+
+    @cached_property
+    def decision(self) -> np.ndarray:
+        return self.frame[_D].to_numpy(np.int8)
+
+    @cached_property
+    def weight(self) -> np.ndarray:
+        return self.frame[_W].to_numpy(np.float64)
+
+    @cached_property
+    def count(self) -> np.ndarray:
+        return self.frame[_N].to_numpy(np.int64)
+
+    @cached_property
+    def grid(self) -> ScoreGrid | None:
+        if _S not in self.frame:
+            return None
+        return ScoreGrid(np.unique(self.frame[_S].to_numpy(np.float64)), self.exact)
+
+    @cached_property
+    def score_bin(self) -> np.ndarray | None:
+        if self.grid is None:
+            return None
+        return np.searchsorted(self.grid.values, self.frame[_S].to_numpy(np.float64)).astype(np.int32)
+
+    @cached_property
+    def cluster(self) -> np.ndarray | None:
+        """Cluster index per atom (0..n_clusters-1), or None without a unit of analysis."""
+        if _C not in self.frame:
+            return None
+        return np.unique(self.frame[_C].to_numpy(object).astype(str), return_inverse=True)[1].astype(np.int64)
+
+    @property
+    def n_clusters(self) -> int:
+        return 0 if self.cluster is None else int(self.cluster.max(initial=-1) + 1)
 
     @property
     def n_rows(self) -> int:
         return int(self.count.sum())
+
+
+def _collapse(frame: pd.DataFrame, groups: Sequence[str], spec: GridSpec, exact: bool) -> AtomTable:
+    """Sum counts per distinct key; bin the scores once they outgrow the grid."""
+    if _S in frame and exact and frame[_S].nunique() > spec.bins:
+        frame = frame.assign(**{_S: spec.bin_midpoints(frame[_S].to_numpy(np.float64))})
+        exact = False
+    keys = [c for c in frame.columns if c != _N]
+    agg = frame.groupby(keys, sort=True, dropna=False, observed=True)[_N].sum().reset_index()
+    return AtomTable(agg, tuple(groups), spec, exact)
+
+
+def build_atoms(
+    groups: pd.DataFrame,
+    label: np.ndarray,
+    decision: np.ndarray,
+    *,
+    score: np.ndarray | None = None,
+    weight: np.ndarray | None = None,
+    cluster: np.ndarray | None = None,
+    spec: GridSpec | None = None,
+) -> AtomTable:
+    """Collapse rows into atoms, sorted so the table is the same for any row order."""
+    spec = spec or GridSpec()
+    n = len(label)
+    cols: dict[str, np.ndarray] = {
+        c: groups[c].astype("string").fillna(UNKNOWN).to_numpy(dtype=object) for c in groups.columns
+    }
+    cols[_L] = np.asarray(label, dtype=np.int8)
+    cols[_D] = np.asarray(decision, dtype=np.int8)
+    if score is not None:
+        cols[_S] = np.asarray(score, dtype=np.float64)
+    cols[_W] = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+    if cluster is not None:
+        cols[_C] = pd.Series(cluster).astype("string").to_numpy(dtype=object)
+    cols[_N] = np.ones(n, dtype=np.int64)
+    return _collapse(pd.DataFrame(cols), list(groups.columns), spec, True)
+
+
+def merge_atoms(tables: Iterable[AtomTable]) -> AtomTable:
+    """The atom table of the union of the rows behind ``tables`` (chunks, partitions)."""
+    tables = list(tables)
+    if not tables:
+        raise ValueError("nothing to merge: no atom tables")
+    first = tables[0]
+    if any(t.groups != first.groups or t.spec != first.spec for t in tables):
+        raise ValueError("atom tables with different group columns or score grids cannot be merged")
+    exact = all(t.exact for t in tables)
+    frames = [t.frame if exact or not t.exact else _binned(t) for t in tables]
+    return _collapse(pd.concat(frames, ignore_index=True), first.groups, first.spec, exact)
+
+
+def _binned(table: AtomTable) -> pd.DataFrame:
+    return table.frame.assign(**{_S: table.spec.bin_midpoints(table.frame[_S].to_numpy(np.float64))})
 
 
 @dataclass(frozen=True)
@@ -93,54 +216,6 @@ class GroupCells:
 
 def family_name(columns: Sequence[str]) -> str:
     return _SEP.join(columns) if columns else "overall"
-
-
-def _score_grid(score: np.ndarray) -> tuple[ScoreGrid, np.ndarray]:
-    uniq, inverse = np.unique(score, return_inverse=True)
-    if uniq.size <= MAX_EXACT_BINS:
-        return ScoreGrid(values=uniq, exact=True), inverse.astype(np.int32)
-    lo, hi = float(score.min()), float(score.max())
-    edges = np.linspace(lo, hi, MAX_EXACT_BINS + 1)
-    idx = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, MAX_EXACT_BINS - 1)
-    sums = np.bincount(idx, weights=score, minlength=MAX_EXACT_BINS)
-    cnt = np.bincount(idx, minlength=MAX_EXACT_BINS)
-    mids = (edges[:-1] + edges[1:]) / 2
-    centre = np.where(cnt > 0, sums / np.maximum(cnt, 1), mids)
-    return ScoreGrid(values=centre, exact=False), idx.astype(np.int32)
-
-
-def build_atoms(
-    groups: pd.DataFrame,
-    label: np.ndarray,
-    decision: np.ndarray,
-    *,
-    score: np.ndarray | None = None,
-    weight: np.ndarray | None = None,
-) -> AtomTable:
-    """Collapse rows into atoms, sorted so the table is the same for any row order."""
-    n = len(label)
-    cols: dict[str, np.ndarray] = {
-        c: groups[c].astype("string").fillna(UNKNOWN).to_numpy(dtype=object) for c in groups.columns
-    }
-    frame = pd.DataFrame(cols)
-    frame["__label"] = np.asarray(label, dtype=np.int8)
-    frame["__decision"] = np.asarray(decision, dtype=np.int8)
-    grid = None
-    if score is not None:
-        grid, bins = _score_grid(np.asarray(score, dtype=np.float64))
-        frame["__bin"] = bins
-    frame["__weight"] = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
-    keys = list(frame.columns)
-    agg = frame.groupby(keys, sort=True, dropna=False, observed=True).size().reset_index(name="__n")
-    return AtomTable(
-        keys=agg[list(groups.columns)].reset_index(drop=True),
-        label=agg["__label"].to_numpy(np.int8),
-        decision=agg["__decision"].to_numpy(np.int8),
-        score_bin=agg["__bin"].to_numpy(np.int32) if score is not None else None,
-        weight=agg["__weight"].to_numpy(np.float64),
-        count=agg["__n"].to_numpy(np.int64),
-        grid=grid,
-    )
 
 
 def family_cells(table: AtomTable, columns: Sequence[str]) -> GroupCells:
