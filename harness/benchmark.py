@@ -27,7 +27,7 @@ from harness.errors import BenchmarkError
 
 __all__ = [
     "BENCHMARKS_DIR", "Benchmark", "BenchmarkCard", "DataFile", "DroppedColumn", "Label",
-    "Source", "SplitSpec", "assign_split", "load_benchmark",
+    "Source", "SplitSpec", "assign_split", "load_benchmark", "load_card",
 ]
 
 BENCHMARKS_DIR: Path = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -434,6 +434,21 @@ class Benchmark:
     def files(self) -> list[tuple[Path, str]]:
         pairs = zip(self.card.files, self.file_sha256, strict=True)
         return [((self.root / f.path).resolve(), digest) for f, digest in pairs]
+
+
+def load_card(ref: str | Path, *, columns: Sequence[str] | None = None) -> tuple[BenchmarkCard, Path]:
+    """The validated card and its folder, without reading the data (for streaming).
+
+    With ``columns`` (the data's header), every column the card names is checked against it.
+    """
+    card_path, wanted_id = _resolve(ref)
+    card = _Card(card_path)
+    spec = card.parse()
+    if wanted_id is not None and spec.id != wanted_id:
+        raise card.error([(("id",), f"expected {wanted_id!r} (the folder name), found {spec.id!r}")])
+    if columns is not None:
+        _check_columns(card, spec, [str(c) for c in columns])
+    return spec, card_path.parent.resolve()
 
 
 def load_benchmark(ref: str | Path, *, verify: bool = True) -> Benchmark:

@@ -79,9 +79,15 @@ def main() -> None:
 @click.option("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or MLflow's default).")
 @click.option("--no-tracking", is_flag=True, help="Do not log to MLflow.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@click.option("--engine", type=click.Choice(["local", "stream", "dask"]), default="local", show_default=True,
+              help="local: benchmark in memory; stream: in chunks; dask: chunks on a Dask cluster.")
+@click.option("--chunk-rows", type=click.IntRange(min=1), default=250_000, show_default=True,
+              help="Rows per chunk for the stream and dask engines.")
+@click.option("--scheduler", help="Dask scheduler address (default: a local cluster of two workers).")
 @_guard
 def run(profile_path: Path, model: str | None, predictions: Path | None, as_of: dt.datetime | None,
-        split: str | None, out: Path, tracking_uri: str | None, no_tracking: bool, as_json: bool) -> int:
+        split: str | None, out: Path, tracking_uri: str | None, no_tracking: bool, as_json: bool,
+        engine: str, chunk_rows: int, scheduler: str | None) -> int:
     """Evaluate a model or declared predictions against a sector profile."""
     from .evaluation import evaluate
     from .output import evaluation_json, verdict_table
@@ -90,6 +96,7 @@ def run(profile_path: Path, model: str | None, predictions: Path | None, as_of: 
         raise click.UsageError("--tracking-uri and --no-tracking exclude each other")
     result = evaluate(profile_path, model=model, predictions=predictions, as_of=as_of.date() if as_of else None,
                       out=out, tracking=not no_tracking, tracking_uri=tracking_uri, split=split,
+                      engine=engine, chunk_rows=chunk_rows, scheduler=scheduler,
                       progress=_progress(not as_json and sys.stderr.isatty()))
     click.echo(json.dumps(evaluation_json(result)) if as_json else verdict_table(result))
     return EXIT[result.verdict]

@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import numpy as np
 import pandas as pd
@@ -20,11 +21,11 @@ from . import __version__
 from .errors import InputError
 from .evidence import Bundle, write_bundle
 from .measurements import measure
-from .plan import Plan, make_plan, validate_scores
-from .predictors import Predictions, predict, read_predictions
+from .plan import Plan, check_columns, check_pinned, make_plan, needs_score, validate_scores
+from .predictors import Predictions, load_model, predict, read_predictions
 from .profile import LoadedProfile, Profile, load_profile
 from .report import render_html, render_markdown
-from .stats import GridSpec, build_atoms
+from .stats import AtomTable, GridSpec, build_atoms
 from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
 
 __all__ = ["Evaluation", "Outcome", "VERDICT_COLUMNS", "evaluate", "judge_all", "measure_and_judge"]
@@ -32,6 +33,7 @@ __all__ = ["Evaluation", "Outcome", "VERDICT_COLUMNS", "evaluate", "judge_all", 
 VERDICT_COLUMNS = ["requirement", "title", "metric", "family", "group", "status", "blocking", "rule",
                    "operator", "threshold", "compared", "reason"]
 Progress = Callable[[str], None]
+Engine = Literal["local", "stream", "dask"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Evaluation:
     measurements: pd.DataFrame
     verdicts: pd.DataFrame
     summary: dict[str, Any]
-    predictions: Predictions
+    predictions: Predictions | None  # None when the stream or Dask engine wrote them chunk by chunk
     bundle: Path | None
     run_id: str | None
 
@@ -57,14 +59,69 @@ def _as_loaded(profile: str | Path | Profile | LoadedProfile) -> LoadedProfile:
     return load_profile(profile)
 
 
+@dataclass(frozen=True)
+class Subject:
+    """What was judged: which benchmark rows, from which files, and whose predictions."""
+
+    benchmark_id: str
+    sha256: str
+    split: str
+    rows: int
+    files: list[tuple[Path, str]]
+    root: Path
+    label_column: str
+    sample: pd.DataFrame  # a few rows, for the MLflow dataset's schema
+    source: dict[str, str]  # the predictions' provenance
+
+
 def _predictions(plan: Plan, model: Any, predictions: str | Path | None) -> Predictions:
-    if (model is None) == (predictions is None):
-        raise InputError("give exactly one of a model (--model) or a predictions file (--predictions)")
     bench = plan.benchmark
     if predictions is not None:
         return read_predictions(predictions, expected_ids=bench.ids)
     inputs = bench.model_inputs(plan.profile.model_inputs.allow_sensitive)
     return predict(model, inputs, bench.ids)
+
+
+def _local(loaded: LoadedProfile, model: Any, predictions: str | Path | None, split: str | None,
+           say: Progress) -> tuple[AtomTable, Subject, Predictions]:
+    plan = make_plan(loaded, split=split)
+    bench = plan.benchmark
+    say(f"benchmark {bench.id}: {len(bench.frame):,} rows ({plan.split} split), hash verified")
+    preds = _predictions(plan, model, predictions)
+    validate_scores(preds.score, plan.profile, preds.source.get("uri", "predictions"))
+    say(f"predictions from {preds.source['kind']}: {len(preds.ids):,} rows")
+    subject = Subject(bench.id, bench.sha256, plan.split, len(bench.frame), bench.files(), bench.root,
+                      bench.card.label.column, bench.frame.head(1000), preds.source)
+    return atoms_for(plan, preds), subject, preds
+
+
+def _streamed(loaded: LoadedProfile, model: Any, split: str | None, *, engine: str, chunk_rows: int,
+              scheduler: str | None, scratch: Path, say: Progress) -> tuple[AtomTable, Subject, Path]:
+    from .stream import StreamJob, dask_statistics, open_source, stream_statistics
+
+    profile = loaded.profile
+    source = open_source(profile.benchmark.id)
+    check_pinned(profile, source.sha256)
+    check_columns(loaded, source.card, source.columns)
+    chosen = split or profile.benchmark.split
+    loaded_model = load_model(model)
+    opts = profile.inference
+    job = StreamJob(profile, source.card, chosen, loaded_model, GridSpec(opts.score_bins, tuple(opts.score_range)),
+                    needs_score=needs_score(profile), needs_weights=any(r.weighted for r in profile.requirements))
+    path = scratch / "predictions.parquet"
+    say(f"benchmark {source.id}: hash verified; {engine} engine, chunks of {chunk_rows:,} rows")
+    if engine == "dask":
+        table = dask_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path, scheduler=scheduler,
+                                progress=say)
+    else:
+        table = stream_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path, progress=say)
+    grid = table.grid
+    validate_scores(None if grid is None else grid.values, profile, loaded_model.uri)
+    src = {"kind": loaded_model.kind, "uri": loaded_model.uri, "sha256": loaded_model.sha256,
+           "fingerprint": loaded_model.sha256[:16]}
+    subject = Subject(source.id, source.sha256, chosen, table.n_rows, source.files(), source.root,
+                      source.card.label.column, pd.read_parquet(path).head(1000), src)
+    return table, subject, path
 
 
 def evaluate(
@@ -77,35 +134,73 @@ def evaluate(
     tracking: bool = True,
     tracking_uri: str | None = None,
     split: str | None = None,
+    engine: Engine = "local",
+    chunk_rows: int = 250_000,
+    scheduler: str | None = None,
     progress: Progress | None = None,
 ) -> "Evaluation":
-    """Evaluate a model (or declared predictions) against a sector profile."""
+    """Evaluate a model (or declared predictions) against a sector profile.
+
+    ``engine``: "local" holds the benchmark in memory; "stream" reads it in chunks of
+    ``chunk_rows``; "dask" computes each chunk's statistics on a Dask cluster (``scheduler``
+    address, or a local cluster of two workers). All three give identical numbers.
+    """
     say = progress or (lambda _msg: None)
+    if (model is None) == (predictions is None):
+        raise InputError("give exactly one of a model (--model) or a predictions file (--predictions)")
+    if engine != "local" and predictions is not None:
+        raise InputError(f"engine '{engine}' runs a model chunk by chunk; declared predictions are evaluated "
+                         "with engine 'local'")
     loaded = _as_loaded(profile)
-    plan = make_plan(loaded, split=split)
-    say(f"benchmark {plan.benchmark.id}: {len(plan.benchmark.frame):,} rows ({plan.split} split), hash verified")
-    preds = _predictions(plan, model, predictions)
-    validate_scores(preds.score, plan, preds.source.get("uri", "predictions"))
-    say(f"predictions from {preds.source['kind']}: {len(preds.ids):,} rows")
-    opts = plan.profile.inference
-    say(f"measuring {len(plan.profile.requirements)} requirements ({opts.bootstrap.replicates:,} bootstrap replicates)")
-    outcome = measure_and_judge(plan, preds)
-    clock = policy_clock(plan.profile, as_of or dt.date.today())
-    measurements, verdicts, verdict = outcome.measurements, outcome.verdicts, outcome.verdict
-    summary = _summary(plan, preds, verdict, clock, outcome.unknown, outcome.scores_exact)
-    bundle = None
-    if out is not None or tracking:
-        bundle = _write(plan, preds, measurements, verdicts, summary, Path(out or "reports"))
-        summary = {**summary, "manifest_sha256": bundle.manifest_sha256}
-        say(f"evidence bundle written: {bundle.path}")
+    out_dir = Path(out or "reports")
+    with tempfile.TemporaryDirectory(prefix=".scratch-", dir=_scratch_parent(out_dir)) as scratch:
+        if engine == "local":
+            table, subject, preds = _local(loaded, model, predictions, split, say)
+            payload: pd.DataFrame | Path = preds.frame()
+        else:
+            table, subject, payload = _streamed(loaded, model, split, engine=engine, chunk_rows=chunk_rows,
+                                                scheduler=scheduler, scratch=Path(scratch), say=say)
+            preds = None
+        opts = loaded.profile.inference
+        say(f"measuring {len(loaded.profile.requirements)} requirements "
+            f"({opts.bootstrap.replicates:,} bootstrap replicates)")
+        outcome = judge_table(loaded.profile, table)
+        clock = policy_clock(loaded.profile, as_of or dt.date.today())
+        summary = _summary(loaded, subject, outcome, clock)
+        bundle = None
+        if out is not None or tracking:
+            bundle = _write(loaded, subject, payload, outcome, summary, out_dir)
+            summary = {**summary, "manifest_sha256": bundle.manifest_sha256}
+            say(f"evidence bundle written: {bundle.path}")
     run_id = None
     if tracking:
         from .tracking import log_evaluation
 
-        run_id = log_evaluation(bundle, summary, measurements, verdicts, plan.benchmark, tracking_uri=tracking_uri)
+        run_id = log_evaluation(bundle, summary, outcome.measurements, outcome.verdicts, _dataset(subject),
+                                tracking_uri=tracking_uri)
         say(f"MLflow run {run_id} logged")
-    return Evaluation(verdict, clock.status, clock, measurements, verdicts, summary, preds,
-                      bundle.path if bundle else None, run_id)
+    return Evaluation(outcome.verdict, clock.status, clock, outcome.measurements, outcome.verdicts, summary,
+                      preds, bundle.path if bundle else None, run_id)
+
+
+def _scratch_parent(out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def _dataset(subject: Subject) -> DatasetRef:
+    return DatasetRef(subject.benchmark_id, subject.root, subject.sha256, subject.label_column, subject.sample)
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """The benchmark as MLflow sees it: id, where it lives, its hash and a sample for the schema."""
+
+    id: str
+    root: Path
+    sha256: str
+    label_column: str
+    frame: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -117,19 +212,27 @@ class Outcome:
     scores_exact: bool | None
 
 
-def measure_and_judge(plan: Plan, preds: Predictions) -> Outcome:
-    """The pure core of an evaluation: statistics, measurements, verdicts."""
+def atoms_for(plan: Plan, preds: Predictions) -> AtomTable:
+    """Sufficient statistics of an in-memory benchmark and its predictions."""
     bench = plan.benchmark
     opts = plan.profile.inference
-    table = build_atoms(plan.groups, bench.y, preds.decision, score=preds.score if plan.needs_score else None,
-                        weight=bench.weights if plan.needs_weights else None,
-                        cluster=bench.clusters if opts.bootstrap.unit == "cluster" else None,
-                        spec=GridSpec(opts.score_bins, tuple(opts.score_range)))
-    measurements, unknown = measure(plan.profile, table)
-    verdicts = judge_all(plan.profile, measurements)
+    return build_atoms(plan.groups, bench.y, preds.decision, score=preds.score if plan.needs_score else None,
+                       weight=bench.weights if plan.needs_weights else None,
+                       cluster=bench.clusters if opts.bootstrap.unit == "cluster" else None,
+                       spec=GridSpec(opts.score_bins, tuple(opts.score_range)))
+
+
+def judge_table(profile: Profile, table: AtomTable) -> Outcome:
+    """The pure core of an evaluation: measurements and verdicts from statistics."""
+    measurements, unknown = measure(profile, table)
+    verdicts = judge_all(profile, measurements)
     verdict = overall_verdict(verdicts.loc[verdicts["blocking"], "status"].tolist())
     exact = None if table.grid is None else bool(table.grid.exact)
     return Outcome(measurements, verdicts, verdict, unknown, exact)
+
+
+def measure_and_judge(plan: Plan, preds: Predictions) -> Outcome:
+    return judge_table(plan.profile, atoms_for(plan, preds))
 
 
 def judge_all(profile: Profile, measurements: pd.DataFrame) -> pd.DataFrame:
@@ -157,30 +260,31 @@ def _threshold_text(req: Any) -> str:
     return f"{text} (bound goal {req.null_threshold:g})" if req.rule == "dual" else text
 
 
-def _summary(plan: Plan, preds: Predictions, verdict: str, clock: PolicyClock, unknown: dict[str, int],
-             scores_exact: bool | None) -> dict[str, Any]:
-    p = plan.profile
+def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: PolicyClock) -> dict[str, Any]:
+    p = loaded.profile
+    src = subject.source
     return {
         "profile": {"id": p.id, "version": str(p.version), "title": p.title, "sector": p.sector,
                     "authority": p.authority, "legal_basis": list(p.legal_basis),
                     "effective_from": p.effective_from.isoformat(), "enforcement_from": p.enforcement_from.isoformat(),
-                    "sha256": plan.loaded.sha256},
-        "verdict": verdict,
+                    "sha256": loaded.sha256},
+        "verdict": outcome.verdict,
         "policy": {"status": clock.status, "as_of": clock.as_of.isoformat(), "message": clock.message},
-        "benchmark": {"id": plan.benchmark.id, "sha256": plan.benchmark.sha256, "split": plan.split,
-                      "rows": int(len(plan.benchmark.frame))},
-        "model": {"kind": preds.source["kind"], "uri": preds.source.get("uri", ""),
-                  "fingerprint": preds.source.get("fingerprint", ""), "sha256": preds.source.get("sha256", "")},
+        "benchmark": {"id": subject.benchmark_id, "sha256": subject.sha256, "split": subject.split,
+                      "rows": int(subject.rows)},
+        "model": {"kind": src["kind"], "uri": src.get("uri", ""), "fingerprint": src.get("fingerprint", ""),
+                  "sha256": src.get("sha256", "")},
         "confidence": p.inference.confidence,
         "seed": p.inference.bootstrap.seed,
         "bootstrap_replicates": p.inference.bootstrap.replicates,
-        "scores_exact": scores_exact,
+        "bootstrap_unit": p.inference.bootstrap.unit,
+        "scores_exact": outcome.scores_exact,
         "harness_version": __version__,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "requirements": [{"id": r.id, "title": r.title, "metric": r.metric, "blocking": r.is_blocking,
                           "rule": r.rule if r.threshold else "none", "threshold": _threshold_text(r),
                           "description": r.description.strip()} for r in p.requirements],
-        "counts": {"unknown_category": unknown},
+        "counts": {"unknown_category": outcome.unknown},
         "manifest_sha256": "",
     }
 
@@ -193,19 +297,21 @@ def _free_name(out: Path, name: str) -> str:
     return candidate
 
 
-def _write(plan: Plan, preds: Predictions, measurements: pd.DataFrame, verdicts: pd.DataFrame,
+def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | Path, outcome: Outcome,
            summary: dict[str, Any], out: Path) -> Bundle:
     stamp = summary["created_at"].replace(":", "").replace("-", "").replace("+0000", "Z")
-    name = f"{plan.profile.id}-v{plan.profile.version}-{stamp}-{summary['model']['fingerprint'][:8] or 'preds'}"
+    p = loaded.profile
+    name = f"{p.id}-v{p.version}-{stamp}-{summary['model']['fingerprint'][:8] or 'preds'}"
     inputs = {
-        "profile": {**summary["profile"], "path": str(plan.loaded.path or "")},
+        "profile": {**summary["profile"], "path": str(loaded.path or "")},
         "benchmark": {**summary["benchmark"],
                       "files": [{"path": f"{path.parent.name}/{path.name}", "sha256": sha}
-                                for path, sha in plan.benchmark.files()]},
+                                for path, sha in subject.files]},
         "model": summary["model"],
     }
+    m, v = outcome.measurements, outcome.verdicts
     return write_bundle(
-        out, _free_name(out, name), profile_text=plan.loaded.text, predictions=preds.frame(), measurements=measurements,
-        verdicts=verdicts, summary=summary, inputs=inputs,
-        render=lambda: (render_html(summary, measurements, verdicts), render_markdown(summary, measurements, verdicts)),
+        out, _free_name(out, name), profile_text=loaded.text, predictions=predictions, measurements=m,
+        verdicts=v, summary=summary, inputs=inputs,
+        render=lambda: (render_html(summary, m, v), render_markdown(summary, m, v)),
     )

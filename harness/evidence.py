@@ -82,7 +82,7 @@ def write_bundle(
     name: str,
     *,
     profile_text: str,
-    predictions: pd.DataFrame,
+    predictions: pd.DataFrame | Path,
     measurements: pd.DataFrame,
     verdicts: pd.DataFrame,
     summary: dict[str, Any],
@@ -117,10 +117,13 @@ def write_bundle(
     return Bundle(final, manifest, digest)
 
 
-def _write_files(tmp: Path, profile_text: str, predictions: pd.DataFrame, measurements: pd.DataFrame,
+def _write_files(tmp: Path, profile_text: str, predictions: pd.DataFrame | Path, measurements: pd.DataFrame,
                  verdicts: pd.DataFrame, summary: dict[str, Any], render: Callable[[], tuple[str, str]]) -> None:
     (tmp / "profile.yaml").write_text(profile_text, encoding="utf-8")
-    predictions.to_parquet(tmp / "predictions.parquet", index=False)
+    if isinstance(predictions, Path):  # already written chunk by chunk
+        shutil.copyfile(predictions, tmp / "predictions.parquet")
+    else:
+        predictions.to_parquet(tmp / "predictions.parquet", index=False)
     measurements.to_csv(tmp / "measurements.csv", index=False)
     (tmp / "measurements.json").write_text(_table_json(measurements), encoding="utf-8")
     verdicts.to_csv(tmp / "verdicts.csv", index=False)

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .benchmark import Benchmark, load_benchmark
+from .benchmark import Benchmark, BenchmarkCard, load_benchmark
 from .errors import BenchmarkError, PredictionsError, ProfileError
 from .metrics import METRICS
 from .profile import LoadedProfile, Profile
 
-__all__ = ["Plan", "make_plan", "validate_scores"]
+__all__ = [
+    "Plan", "add_derived", "check_columns", "check_pinned", "group_columns", "make_plan", "needs_score",
+    "validate_scores",
+]
 
 
 @dataclass(frozen=True)
@@ -38,28 +41,46 @@ class Plan:
 def make_plan(loaded: LoadedProfile, *, split: str | None = None) -> Plan:
     profile = loaded.profile
     full = load_benchmark(profile.benchmark.id)
-    if full.sha256 != profile.benchmark.sha256:
-        raise BenchmarkError(
-            f"benchmark '{profile.benchmark.id}': the profile pins SHA-256 {profile.benchmark.sha256}, "
-            f"the benchmark on disk has {full.sha256}; the data or the profile changed"
-        )
-    _check_columns(loaded, full)
+    check_pinned(profile, full.sha256)
+    check_columns(loaded, full.card, list(full.frame.columns))
     chosen = split or profile.benchmark.split
     if chosen not in ("test", "development", "all"):
         raise ProfileError(f"split '{chosen}': expected one of test, development, all")
     bench = full.subset(chosen)
     frame = bench.frame.copy()
-    for d in profile.derived:
-        frame[d.name] = _band(frame[d.source], d.bins, d.labels)
-    columns = list(dict.fromkeys(c for r in profile.requirements for c in r.groups))
+    add_derived(profile, frame)
+    columns = group_columns(profile)
     return Plan(
         loaded=loaded,
         benchmark=bench,
         split=chosen,
         groups=frame[columns],
-        needs_score=any(METRICS[r.base_metric].needs_score for r in profile.requirements),
+        needs_score=needs_score(profile),
         needs_weights=any(r.weighted for r in profile.requirements),
     )
+
+
+def check_pinned(profile: Profile, found: str) -> None:
+    if found != profile.benchmark.sha256:
+        raise BenchmarkError(
+            f"benchmark '{profile.benchmark.id}': the profile pins SHA-256 {profile.benchmark.sha256}, "
+            f"the benchmark on disk has {found}; the data or the profile changed"
+        )
+
+
+def needs_score(profile: Profile) -> bool:
+    return any(METRICS[r.base_metric].needs_score for r in profile.requirements)
+
+
+def group_columns(profile: Profile) -> list[str]:
+    """Every column a requirement groups by, in first-use order."""
+    return list(dict.fromkeys(c for r in profile.requirements for c in r.groups))
+
+
+def add_derived(profile: Profile, frame: pd.DataFrame) -> None:
+    """Add the profile's banded columns to ``frame`` in place."""
+    for d in profile.derived:
+        frame[d.name] = _band(frame[d.source], d.bins, d.labels)
 
 
 def _band(values: pd.Series, bins: list[float], labels: list[str]) -> pd.Series:
@@ -67,15 +88,15 @@ def _band(values: pd.Series, bins: list[float], labels: list[str]) -> pd.Series:
     return banded.astype("string")
 
 
-def _check_columns(loaded: LoadedProfile, bench: Benchmark) -> None:
-    card = bench.card
+def check_columns(loaded: LoadedProfile, card: BenchmarkCard, data_columns: list[str]) -> None:
+    """Every column the profile names exists in the benchmark with the role it needs."""
     profile = loaded.profile
     source = str(loaded.path or "<profile>")
     known = list(dict.fromkeys([*card.features, *card.sensitive, *card.slices]))
     derived = [d.name for d in profile.derived]
     problems = []
     for i, d in enumerate(profile.derived):
-        if d.source not in bench.frame.columns:
+        if d.source not in data_columns:
             problems.append(f"{source}: derived[{i}].source: unknown column '{d.source}'{_hint(d.source, known)}")
     for i, name in enumerate(profile.model_inputs.allow_sensitive):
         if name not in card.sensitive:
@@ -97,9 +118,9 @@ def _hint(word: str, choices: list[str]) -> str:
     return (f"; did you mean '{close[0]}'?" if close else "") + f" valid choices: {', '.join(choices)}"
 
 
-def validate_scores(score: np.ndarray | None, plan: Plan, source: str) -> None:
+def validate_scores(score: np.ndarray | None, profile: Profile, source: str) -> None:
     """Score metrics need scores; Brier, ECE and O/E need probabilities in [0, 1]."""
-    needing = [r for r in plan.profile.requirements if METRICS[r.base_metric].needs_score]
+    needing = [r for r in profile.requirements if METRICS[r.base_metric].needs_score]
     if not needing:
         return
     if score is None:

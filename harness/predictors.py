@@ -36,7 +36,7 @@ import skops.io
 from harness import tracking
 from harness.errors import ModelError, PredictionsError
 
-__all__ = ["Predictions", "SourceKind", "fingerprint", "predict", "read_predictions"]
+__all__ = ["LoadedModel", "Predictions", "SourceKind", "fingerprint", "load_model", "predict", "read_predictions"]
 
 SourceKind = Literal["estimator", "skops", "mlflow", "file", "callable"]
 SOURCE_KEYS = ("kind", "uri", "sha256", "fingerprint")
@@ -179,8 +179,24 @@ def read_predictions(path: str | Path, *, expected_ids: np.ndarray) -> Predictio
 # --- model routes ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model loaded once (and hashed once) for many calls of ``predict``, e.g. one per chunk."""
+
+    runnable: object
+    kind: SourceKind
+    uri: str
+    sha256: str
+
+
+def load_model(model: object, *, trusted: Sequence[str] = ()) -> LoadedModel:
+    return LoadedModel(*_resolve(model, trusted))
+
+
 def _resolve(model: object, trusted: Sequence[str]) -> tuple[object, SourceKind, str, str]:
     """The runnable model, its kind, its URI and the SHA-256 of what was loaded."""
+    if isinstance(model, LoadedModel):
+        return model.runnable, model.kind, model.uri, model.sha256
     if isinstance(model, (str, Path)):
         text = str(model)
         if text.startswith(MLFLOW_PREFIXES) or (Path(text) / "MLmodel").is_file():

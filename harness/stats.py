@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from .errors import PredictionsError
+
 __all__ = [
     "AtomTable",
     "GridSpec",
@@ -52,6 +54,12 @@ class GridSpec:
 
     def bin_midpoints(self, score: np.ndarray) -> np.ndarray:
         lo, hi = self.score_range
+        outside = (score < lo) | (score > hi)
+        if outside.any():
+            raise PredictionsError(
+                f"scores take more than {self.bins:,} distinct values, so they are binned over score_range "
+                f"[{lo:g}, {hi:g}], but {int(outside.sum()):,} lie outside it (e.g. {score[outside][0]!r}); "
+                "declare inference.score_range to cover them or raise inference.score_bins")
         width = (hi - lo) / self.bins
         idx = np.clip(np.floor((score - lo) / width).astype(np.int64), 0, self.bins - 1)
         return lo + (idx + 0.5) * width

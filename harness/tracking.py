@@ -126,7 +126,7 @@ def _log_dataset(benchmark: Any) -> None:
     import mlflow
 
     dataset = mlflow.data.from_pandas(benchmark.frame, source=str(benchmark.root), name=benchmark.id,
-                                      targets=benchmark.card.label.column,
+                                      targets=benchmark.label_column,
                                       digest=benchmark.sha256[:DIGEST_CHARS])
     mlflow.log_input(dataset, context="evaluation", tags={"oversight.sha256": benchmark.sha256})
 
