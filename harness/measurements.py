@@ -66,7 +66,8 @@ def _cells(table: AtomTable, gc: GroupCells, counts: np.ndarray, *, weighted: bo
         return Cells(conf)
     hist = np.asarray(flat @ gc.hist_matrix(table, weighted=weighted))
     hist = hist.reshape(*lead, gc.n_groups, 2, gc.n_bins)
-    return Cells(conf, hist, table.grid.values)
+    sample = np.asarray(flat @ gc.sample_matrix(table)).reshape(*lead, gc.n_bins)
+    return Cells(conf, hist, table.grid.values, sample)
 
 
 def _relative(metric: str, base: np.ndarray, eligible: np.ndarray, direction: str) -> np.ndarray:

@@ -28,6 +28,7 @@ class Cells:
     conf: np.ndarray
     hist: np.ndarray | None = None
     grid: np.ndarray | None = None
+    sample: np.ndarray | None = None  # (..., S) scores of the full sample, every group and unknowns
 
     def cell(self, label: int, decision: int) -> np.ndarray:
         return self.conf[..., label, decision]
@@ -129,6 +130,84 @@ def _oe_ratio(c: Cells) -> np.ndarray:
     return _div(observed, expected)
 
 
+def _average_precision(c: Cells) -> np.ndarray:
+    """Step-wise average precision over thresholds at each distinct score (as scikit-learn)."""
+    neg, pos = c.hist[..., 0, ::-1], c.hist[..., 1, ::-1]  # descending scores
+    tp, fp = np.cumsum(pos, axis=-1), np.cumsum(neg, axis=-1)
+    total = tp[..., -1:]
+    precision = _div(tp, tp + fp)
+    gain = _div(pos, np.broadcast_to(total, pos.shape))
+    return np.where(total[..., 0] > 0, np.nansum(np.where(pos > 0, gain * precision, 0.0), axis=-1), np.nan)
+
+
+def _median(sample: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Median of the full sample (mean of the two middle values for an even count)."""
+    cum = np.cumsum(sample, axis=-1)
+    n = cum[..., -1:]
+    lo = np.argmax(cum > np.floor((n - 1) / 2), axis=-1)
+    hi = np.argmax(cum > np.ceil((n - 1) / 2), axis=-1)
+    return (grid[lo] + grid[hi]) / 2
+
+
+def _scoring_rate(c: Cells) -> np.ndarray:
+    """NYC LL144 scoring rate: share of the group scoring strictly above the full-sample median."""
+    median = _median(c.sample, c.grid)[..., None, None, None]
+    above = c.grid > median  # (..., 1, 1, S) against hist (..., G, 2, S)
+    return _div((c.hist * above).sum(axis=(-2, -1)), c.hist.sum(axis=(-2, -1)))
+
+
+_EPS = 1e-12
+
+
+def _loglik(a: np.ndarray, b: np.ndarray, x: np.ndarray, n1: np.ndarray, n: np.ndarray) -> np.ndarray:
+    eta = a[..., None] + b[..., None] * x
+    return (n1 * eta - n * np.logaddexp(0, eta)).sum(-1)
+
+
+def _newton_step(a, b, x, n1, n, slope: bool) -> tuple[np.ndarray, np.ndarray]:
+    p = 1 / (1 + np.exp(-(a[..., None] + b[..., None] * x)))
+    w, r = n * p * (1 - p), n1 - n * p
+    if not slope:
+        return r.sum(-1) / w.sum(-1), np.zeros_like(a)
+    h00, h01, h11 = w.sum(-1), (w * x).sum(-1), (w * x * x).sum(-1)
+    g0, g1 = r.sum(-1), (r * x).sum(-1)
+    det = h00 * h11 - h01**2
+    return (h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det
+
+
+def _logistic_fit(c: Cells, *, slope: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Logistic recalibration logit P(y=1) = a + b logit(p), by Newton's method with step halving.
+
+    With ``slope=False`` the slope is fixed at 1 (logit(p) as an offset): calibration in the
+    large. Where the fit does not converge (labels the scores separate perfectly have no
+    maximum-likelihood fit) the value is NaN.
+    """
+    clipped = np.clip(c.grid, _EPS, 1 - _EPS)
+    x = np.log(clipped / (1 - clipped))
+    n1 = c.hist[..., 1, :]
+    n = c.hist.sum(axis=-2)
+    ok = (n1.sum(-1) > 0) & (n1.sum(-1) < n.sum(-1))
+    a, b = np.zeros(n.shape[:-1]), np.full(n.shape[:-1], 0.0 if slope else 1.0)
+    moved = np.full(n.shape[:-1], np.inf)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(100):
+            da, db = _newton_step(a, b, x, n1, n, slope)
+            da, db = np.where(ok, da, 0.0), np.where(ok, db, 0.0)
+            base, t = _loglik(a, b, x, n1, n), np.ones_like(a)
+            for _ in range(30):  # halve each step until the likelihood does not fall
+                worse = ~(_loglik(a + t * da, b + t * db, x, n1, n) >= base - 1e-12 * np.abs(base))
+                if not worse.any():
+                    break
+                t = np.where(worse, t / 2, t)
+            a, b = a + t * da, b + t * db
+            moved = np.maximum(np.abs(t * da), np.abs(t * db))
+            ok &= (np.abs(a) < 1e4) & (np.abs(b) < 1e4)  # diverging: the labels are separated
+            if np.all(~ok | (moved < 1e-12)):
+                break
+    ok &= moved < 1e-9
+    return np.where(ok, a, np.nan), np.where(ok, b, np.nan)
+
+
 def _table() -> dict[str, Metric]:
     p = _proportion
     rows = [
@@ -147,6 +226,13 @@ def _table() -> dict[str, Metric]:
         Metric("brier", "Brier score", "lower", "score", _brier),
         Metric("ece", f"Expected calibration error ({ECE_BINS} equal-width bins)", "lower", "score", _ece),
         Metric("oe_ratio", "Observed / expected events", "none", "score", _oe_ratio),
+        Metric("average_precision", "Average precision", "higher", "score", _average_precision),
+        Metric("scoring_rate", "Scoring rate (share above the full-sample median score)", "none", "score",
+               _scoring_rate),
+        Metric("calibration_slope", "Calibration slope (1 is ideal)", "none", "score",
+               lambda c: _logistic_fit(c, slope=True)[1]),
+        Metric("calibration_intercept", "Calibration in the large (intercept with logit offset; 0 is ideal)",
+               "none", "score", lambda c: _logistic_fit(c, slope=False)[0]),
     ]
     return {m.name: m for m in rows}
 

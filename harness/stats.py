@@ -210,6 +210,12 @@ class GroupCells:
         cols = (self.atom_group[keep] * 2 + table.label[keep]) * s + table.score_bin[keep]
         return self._matrix(table, keep, cols, 2 * s, weighted)
 
+    def sample_matrix(self, table: AtomTable) -> sparse.csr_matrix:
+        """Atoms → score bins over the full sample of rows, unknown categories included (LL144's median)."""
+        rows = np.arange(len(table.count))
+        return sparse.csr_matrix((np.ones(rows.size), (rows, table.score_bin.astype(np.int64))),
+                                 shape=(len(table.count), self.n_bins))
+
     def _matrix(
         self, table: AtomTable, keep: np.ndarray, cols: np.ndarray, width: int, weighted: bool
     ) -> sparse.csr_matrix:
