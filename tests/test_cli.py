@@ -136,8 +136,9 @@ def test_profile_validate(tmp_path):
     assert res.stdout.splitlines() == [f"{HIRING}: ok"]
     assert res.stderr.splitlines() == [
         f"{bad}:56: requirements[3].metric: unknown metric 'impact_ration'; did you mean 'impact_ratio'? valid choices: "
-        "accuracy, auroc, balanced_accuracy, brier, difference, ece, f1, fnr, fpr, impact_ratio, npv, oe_ratio, "
-        "ppv, prevalence, selection_rate, sensitivity, specificity"]
+        "accuracy, auroc, average_precision, balanced_accuracy, brier, calibration_intercept, "
+        "calibration_slope, difference, ece, f1, fnr, fpr, impact_ratio, npv, oe_ratio, ppv, prevalence, "
+        "scoring_rate, selection_rate, sensitivity, specificity"]
 
 
 def test_verify_command(tmp_path):

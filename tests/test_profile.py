@@ -41,8 +41,9 @@ def test_three_default_profiles_validate_against_their_benchmarks():
 BAD = [
     ("  - {id: R1, title: t, metric: selection_rat}\n",
      ["p.yaml:14: requirements[0].metric: unknown metric 'selection_rat'; did you mean 'selection_rate'? valid choices: "
-      "accuracy, auroc, balanced_accuracy, brier, difference, ece, f1, fnr, fpr, impact_ratio, npv, oe_ratio, "
-      "ppv, prevalence, selection_rate, sensitivity, specificity"]),
+      "accuracy, auroc, average_precision, balanced_accuracy, brier, calibration_intercept, "
+      "calibration_slope, difference, ece, f1, fnr, fpr, impact_ratio, npv, oe_ratio, ppv, prevalence, "
+      "scoring_rate, selection_rate, sensitivity, specificity"]),
     ("  - id: R1\n    title: t\n    metric: impact_ratio\n    groups: [race]\n    treshold: {min: 0.8}\n",
      ["p.yaml:18: requirements[0].treshold: unknown field; did you mean 'threshold'? valid choices: blocking, "
       "description, exclude_below_share, groups, id, interval, metric, min_support, null_threshold, of, "
