@@ -161,3 +161,37 @@ def test_auroc_from_exact_histograms_equals_sklearn(weighted: bool) -> None:
         want = roc_auc_score(part["y"], part["s"], sample_weight=part["w"] if weighted else None)
         assert got[i] == pytest.approx(want, abs=1e-12), name
         assert 0.6 < want < 0.9
+
+
+def test_binned_score_metrics_stay_within_the_documented_bounds() -> None:
+    """README: AUROC within half the share of positive-negative pairs sharing a bin, Brier within h,
+    ECE within h/2 (bins nested in tenths), observed/expected within h / (2 x mean score)."""
+    from sklearn.metrics import brier_score_loss
+
+    from harness.measurements import measure
+    from harness.profile import parse_profile
+    from harness.stats import GridSpec
+
+    rng = np.random.default_rng(12)
+    n, bins = 40_000, 200
+    s = rng.beta(2, 5, n)
+    y = (rng.random(n) < s).astype(int)
+    table = build_atoms(pd.DataFrame({"g": ["a"] * n}), y, y, score=s, spec=GridSpec(bins=bins))
+    assert not table.grid.exact
+    profile = parse_profile(
+        "id: b\nversion: 1\ntitle: t\nsector: t\nauthority: t\nlegal_basis: [t]\n"
+        "effective_from: 2026-01-01\nenforcement_from: 2026-01-01\n"
+        f"benchmark: {{id: none, sha256: '{'0' * 64}'}}\ntask: binary_classification\n"
+        "inference: {bootstrap: {replicates: 100, seed: 1}, score_bins: 200}\nrequirements:\n"
+        + "".join(f"  - {{id: {m}, title: t, metric: {m}}}\n" for m in ("auroc", "brier", "ece", "oe_ratio")))
+    got = measure(profile, table)[0].set_index("requirement")["value"]
+    h = 1 / bins
+    idx = np.minimum((s * bins).astype(int), bins - 1)
+    pos, neg = np.bincount(idx[y == 1], minlength=bins), np.bincount(idx[y == 0], minlength=bins)
+    shared = (pos * neg).sum() / (pos.sum() * neg.sum())
+    assert abs(got["auroc"] - roc_auc_score(y, s)) <= 0.5 * shared
+    assert abs(got["brier"] - brier_score_loss(y, s)) <= h
+    edges = np.minimum((s * 10).astype(int), 9)
+    ece = sum(abs(y[edges == k].sum() - s[edges == k].sum()) for k in range(10)) / n
+    assert abs(got["ece"] - ece) <= h / 2
+    assert abs(got["oe_ratio"] - y.sum() / s.sum()) <= (h / (2 * s.mean())) * got["oe_ratio"]
