@@ -119,7 +119,8 @@ def fairlearn_metrics() -> dict[str, Callable]:
         "ece": _ece,
         "oe_ratio": _oe_ratio,
     }
-    assert tuple(table) == METRICS
+    if tuple(table) != METRICS:
+        raise RuntimeError(f"fairlearn metrics {list(table)} do not match the profile's {list(METRICS)}")
     return table
 
 

@@ -64,12 +64,13 @@ def _git(*args: str) -> str:
 def _run(script: str, args: list[str], scratch: Path) -> dict[str, Any]:
     out = scratch / f"{script}.json"
     command = [sys.executable, str(HERE / f"{script}.py"), *args, "--json", str(out)]
-    print(f"$ {' '.join(command[1:])}", file=sys.stderr, flush=True)
+    print(f"$ {' '.join(command)}", file=sys.stderr, flush=True)
     before, commit = os.getloadavg()[0], _git("rev-parse", "--short", "HEAD")
+    tree = _git("rev-parse", "--short", "HEAD:harness")
     dirty = bool(_git("status", "--porcelain", "--", "harness"))
     subprocess.run(command, cwd=ROOT, check=True)
     return {**json.loads(out.read_text()), "command": " ".join(command[:-2]).replace(str(ROOT) + "/", ""),
-            "commit": commit, "harness_modified": dirty,
+            "commit": commit, "harness_tree": tree, "harness_modified": dirty,
             "load_average_1min": {"before": before, "after": os.getloadavg()[0]}}
 
 
@@ -84,9 +85,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [
         f"Measured {r['date']} on {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; Python {m['python']}, "
         f"numpy {pk['numpy']}, pandas {pk['pandas']}, scipy {pk['scipy']}, scikit-learn {pk['scikit-learn']}, "
-        f"fairlearn {pk['fairlearn']}, MLflow {pk['mlflow']}, pyarrow {pk['pyarrow']}; harness at commit "
-        + ", ".join(sorted({f"{x['commit']}{' with uncommitted changes to harness/' if x['harness_modified'] else ''}"
-                            for x in (e, t, p)})) + ".",
+        f"fairlearn {pk['fairlearn']}, MLflow {pk['mlflow']}, pyarrow {pk['pyarrow']}. " + _code(e, t, p),
         "",
         "| benchmark | harness | compared with | ratio | target | met |",
         "|---|---:|---|---:|---|---|",
@@ -135,7 +134,31 @@ def markdown(r: dict[str, Any]) -> str:
         *(f"| `{h['function']}` | {h['calls']:,} | {h['own_seconds']:.2f} | {h['share']:.0%} |"
           for h in p["hottest_own_time"]),
     ]
+    if p.get("grid_sweep"):
+        lines += ["", "The same measurement on coarser score grids (one run each; errors against scikit-learn "
+                  "on the exact scores, largest over the groups):", "", _sweep(p["grid_sweep"])]
     return "\n".join(lines)
+
+
+def _sweep(sweep: list[dict[str, Any]]) -> str:
+    lines = ["| `inference.score_bins` | atoms | build_atoms + measure | max abs error AUROC | Brier |",
+             "|---:|---:|---:|---:|---:|"]
+    lines += [f"| {x['score_bins']:,} | {x['atoms']:,} | {x['wall_s']:.1f} s | {x['max_abs_error']['auroc']:.1e} "
+              f"| {x['max_abs_error']['brier']:.1e} |" for x in sweep]
+    return "\n".join(lines)
+
+
+def _code(*runs: dict[str, Any]) -> str:
+    """Which harness code each measurement ran (git tree of harness/, and the commit)."""
+    trees = {(x["harness_tree"], x["harness_modified"]) for x in runs}
+    commits = ", ".join(sorted({x["commit"] for x in runs}))
+    if len(trees) == 1:
+        tree, dirty = trees.pop()
+        note = " plus uncommitted changes" if dirty else ""
+        return f"All three measurements ran the same harness/ (git tree {tree}{note}; commit {commits})."
+    return ("The harness changed between measurements: " + "; ".join(
+        f"{x['command'].split('/')[-1]} on tree {x['harness_tree']}{' (modified)' if x['harness_modified'] else ''}"
+        for x in runs) + f" (commits {commits}).")
 
 
 def update_readme(text: str) -> None:
