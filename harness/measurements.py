@@ -3,6 +3,21 @@
 One atom table serves all requirements; one stream of bootstrap replicates serves
 every metric that needs one, so measurements of different families come from the
 same resampled benchmarks and a rerun with the same seed is identical bit for bit.
+
+Relative metrics. A group's impact ratio is its rate over the highest rate of the
+*other* eligible groups, capped at 1 (so the top group's ratio is 1 and every other
+group's is its rate over the top rate: the usual definition). The comparator of each
+group is fixed from the benchmark itself; intervals (bootstrap or Katz) are computed
+for the uncapped ratio against that fixed comparator and then capped. Re-choosing the
+highest group inside every replicate would bias the interval downward when two groups
+tie at the top (the maximum of two noisy equal rates overestimates both), and leaving
+the top group without an interval would hide how far below 1 its true ratio may be.
+The same holds for ``difference`` (floored at 0).
+
+Degenerate bootstraps. When a proportion is observed at 0 or 1, every replicate equals
+it and a bootstrap interval has zero width. Such groups get the Clopper-Pearson interval
+instead, with the effective sample size (Kish's for weighted rows, at most the number
+of clusters under ``unit: cluster``); their ``interval`` column says so.
 """
 
 from __future__ import annotations
@@ -18,6 +33,7 @@ from .profile import Profile, Requirement
 from .resampling import (
     bca_interval,
     clopper_pearson,
+    cluster_z_p,
     fisher_exact_p,
     jackknife_counts,
     katz_log_ratio,
@@ -47,15 +63,29 @@ class View:
     interval: str
     rows: np.ndarray  # unweighted conf per group (G, 2, 2)
     eligible: np.ndarray  # bool per group: counted in the family comparison
+    comparator: np.ndarray  # relative metrics: index of each group's fixed comparator, -1 for none
     draws: list[np.ndarray] = field(default_factory=list)
     jack: list[np.ndarray] = field(default_factory=list)
     jack_weight: list[np.ndarray] = field(default_factory=list)
 
-    def metric_values(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
-        """Values of the requirement's metric for ``counts`` of shape (..., atoms)."""
+    @property
+    def relative(self) -> bool:
+        return self.req.metric in RELATIVE
+
+    def base_values(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
         cells = _cells(table, self.cells, counts, weighted=self.weighted, score=self.base.needs_score)
-        base = self.base.fn(cells)
-        return _relative(self.req.metric, base, self.eligible, self.base.direction)
+        return self.base.fn(cells)
+
+    def metric_values(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
+        """The reported values (relative metrics capped) for ``counts`` of shape (..., atoms)."""
+        return _relative(self.req.metric, self.base_values(table, counts), self.eligible, self.base.direction)
+
+    def interval_values(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
+        """The quantity intervals are computed for: relative metrics uncapped, against fixed comparators."""
+        base = self.base_values(table, counts)
+        if not self.relative:
+            return base
+        return _against(self.req.metric, base, self.comparator, self.eligible, self.base.direction)
 
 
 def _cells(table: AtomTable, gc: GroupCells, counts: np.ndarray, *, weighted: bool, score: bool) -> Cells:
@@ -84,12 +114,47 @@ def _relative(metric: str, base: np.ndarray, eligible: np.ndarray, direction: st
     return np.where(eligible, out, np.nan)
 
 
+def _against(metric: str, base: np.ndarray, comparator: np.ndarray, eligible: np.ndarray,
+             direction: str) -> np.ndarray:
+    """Uncapped ratio (or signed gap) of each group to its fixed comparator."""
+    ok = eligible & (comparator >= 0)
+    ref = base[..., np.where(ok, comparator, 0)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if metric == "impact_ratio":
+            out = np.where(ref > 0, base / np.where(ref > 0, ref, 1), np.nan)
+        elif direction == "lower":
+            out = base - ref
+        else:
+            out = ref - base
+    return np.where(ok, out, np.nan)
+
+
+def _cap(metric: str, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if metric == "impact_ratio":
+        return np.minimum(lo, 1.0), np.minimum(hi, 1.0)
+    return np.maximum(lo, 0.0), np.maximum(hi, 0.0)
+
+
+def _comparators(base: np.ndarray, eligible: np.ndarray, metric: str, direction: str) -> np.ndarray:
+    """Per group, the best other eligible group (highest rate; lowest for a lower-is-better gap)."""
+    ok = eligible & np.isfinite(base)
+    out = np.full(base.shape, -1, dtype=np.int64)
+    lowest = metric == "difference" and direction == "lower"
+    for g in range(base.size):
+        others = ok.copy()
+        others[g] = False
+        if others.any():
+            masked = np.where(others, base, np.inf if lowest else -np.inf)
+            out[g] = int(np.argmin(masked) if lowest else np.argmax(masked))
+    return out
+
+
 def _interval_method(profile: Profile, req: Requirement) -> str:
     base = METRICS[req.base_metric]
-    default = profile.inference.interval if (base.kind == "proportion" and req.metric not in RELATIVE
-                                            and not req.weighted) else "bootstrap_percentile"
-    method = req.interval or default
     analytic_ok = base.kind == "proportion" and req.metric not in RELATIVE and not req.weighted
+    clustered = profile.inference.bootstrap.unit == "cluster"
+    analytic_default = profile.inference.interval or ("bootstrap_percentile" if clustered else "clopper_pearson")
+    method = req.interval or (analytic_default if analytic_ok else "bootstrap_percentile")
     if method in ("wilson", "clopper_pearson") and not analytic_ok:
         raise ProfileError(f"requirement {req.id}: interval '{method}' needs an unweighted proportion "
                            f"metric, found '{req.metric}'{' (weighted)' if req.weighted else ''}; "
@@ -108,7 +173,12 @@ def _view(profile: Profile, req: Requirement, table: AtomTable, cache: dict) -> 
     rows = _cells(table, gc, table.count, weighted=False, score=False).conf
     share = rows.sum(axis=(-2, -1)) / max(1.0, rows.sum())
     eligible = share >= req.exclude_below_share
-    return View(req, gc, METRICS[req.base_metric], req.weighted, _interval_method(profile, req), rows, eligible)
+    base = METRICS[req.base_metric]
+    view = View(req, gc, base, req.weighted, _interval_method(profile, req), rows, eligible,
+                np.full(gc.n_groups, -1, dtype=np.int64))
+    if view.relative:
+        view.comparator = _comparators(view.base_values(table, table.count), eligible, req.metric, base.direction)
+    return view
 
 
 def _scheme(profile: Profile, table: AtomTable) -> dict[str, np.ndarray | None]:
@@ -134,12 +204,12 @@ def _resample(profile: Profile, table: AtomTable, views: list[View]) -> None:
     scheme = _scheme(profile, table)
     for batch in replicate_counts(table.count, replicates=opts.replicates, seed=opts.seed, **scheme):
         for v in boot:
-            v.draws.append(v.metric_values(table, batch))
+            v.draws.append(v.interval_values(table, batch))
     bca = [v for v in boot if v.interval == "bootstrap_bca"]
     if bca:
         for counts, weights in jackknife_counts(table.count, cluster=scheme["cluster"]):
             for v in bca:
-                v.jack.append(v.metric_values(table, counts))
+                v.jack.append(v.interval_values(table, counts))
                 v.jack_weight.append(weights)
 
 
@@ -149,14 +219,18 @@ def measure(profile: Profile, table: AtomTable) -> tuple[pd.DataFrame, dict[str,
     views = [_view(profile, req, table, cache) for req in profile.requirements]
     _resample(profile, table, views)
     conf = profile.inference.confidence
-    frames = [_rows(v, table, conf) for v in views]
+    frames = [_rows(v, table, conf, profile.inference.bootstrap.unit == "cluster") for v in views]
     unknown = {gc.family: gc.unknown_rows(table) for gc in cache.values() if gc.family != "overall"}
     return pd.concat(frames, ignore_index=True)[MEASUREMENT_COLUMNS], unknown
 
 
-def _rows(v: View, table: AtomTable, confidence: float) -> pd.DataFrame:
+def _rows(v: View, table: AtomTable, confidence: float, clustered: bool) -> pd.DataFrame:
     value = v.metric_values(table, table.count)
-    lo, hi, p, ref = _inference(v, table, value, confidence)
+    lo, hi, p, ref = _inference(v, table, confidence, clustered)
+    method = np.full(v.cells.n_groups, v.interval, dtype=object)
+    if v.interval.startswith("bootstrap") and v.base.kind == "proportion" and not v.relative:
+        lo, hi, degenerate = _degenerate_fallback(v, table, lo, hi, confidence, clustered)
+        method[degenerate] = "clopper_pearson"
     n = v.rows.sum(axis=(-2, -1))
     pos = v.rows[..., 1, :].sum(axis=-1)
     return pd.DataFrame({
@@ -167,7 +241,7 @@ def _rows(v: View, table: AtomTable, confidence: float) -> pd.DataFrame:
         "value": value,
         "ci_low": lo,
         "ci_high": hi,
-        "interval": v.interval,
+        "interval": method,
         "n": n.astype(np.int64),
         "positives": pos.astype(np.int64),
         "negatives": (n - pos).astype(np.int64),
@@ -177,28 +251,62 @@ def _rows(v: View, table: AtomTable, confidence: float) -> pd.DataFrame:
     })
 
 
-def _inference(v: View, table: AtomTable, value: np.ndarray, confidence: float):
+def _inference(v: View, table: AtomTable, confidence: float, clustered: bool):
     g = v.cells.n_groups
     p_val = np.full(g, np.nan)
     ref_name = ""
-    if v.req.metric in RELATIVE and v.eligible.any():
-        base = v.base.fn(_cells(table, v.cells, table.count, weighted=v.weighted, score=v.base.needs_score))
-        ref = _reference(base, v.eligible, v.req.metric, v.base.direction)
+    if v.relative and v.eligible.any():
+        ref = _reference(v.base_values(table, table.count), v.eligible, v.req.metric, v.base.direction)
         ref_name = v.cells.groups[ref] if ref is not None else ""
         if ref is not None and v.req.significance is not None:
-            p_val = _p_values(v, ref)
+            p_val = _p_values(v, table, ref, clustered)
     if v.interval == "bootstrap_percentile":
         lo, hi = percentile_interval(np.concatenate(v.draws, axis=0), confidence)
     elif v.interval == "bootstrap_bca":
-        lo, hi = bca_interval(np.concatenate(v.draws, axis=0), value, np.concatenate(v.jack, axis=0),
-                              np.concatenate(v.jack_weight), confidence)
+        lo, hi = bca_interval(np.concatenate(v.draws, axis=0), v.interval_values(table, table.count),
+                              np.concatenate(v.jack, axis=0), np.concatenate(v.jack_weight), confidence)
     elif v.interval == "katz_log":
-        lo, hi = _katz(v, ref_name, confidence)
+        lo, hi = _katz(v, confidence)
     else:
         x, n = v.base.parts(Cells(v.rows))
         lo, hi = (wilson if v.interval == "wilson" else clopper_pearson)(x, n, confidence)
+    if v.relative:
+        lo, hi = _cap(v.req.metric, lo, hi)
     lo, hi = np.where(v.eligible, lo, np.nan), np.where(v.eligible, hi, np.nan)
     return lo, hi, p_val, ref_name
+
+
+def _degenerate_fallback(v: View, table: AtomTable, lo: np.ndarray, hi: np.ndarray, confidence: float,
+                         clustered: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clopper-Pearson with the effective sample size where a proportion is observed at 0 or 1."""
+    x, n = v.base.parts(Cells(v.rows))
+    degenerate = v.eligible & (n > 0) & ((x == 0) | (x == n))
+    if not degenerate.any():
+        return lo, hi, degenerate
+    n_eff = n.astype(np.float64)
+    keep = v.cells.atom_group >= 0
+    atom_cell = v.cells.atom_group * 4 + table.label.astype(np.int64) * 2 + table.decision
+    in_den = _denominator_atoms(v.base, table) & keep & (table.count > 0)
+    if v.weighted:
+        size = v.cells.n_groups * 4
+        sums = [np.bincount(atom_cell[keep], weights=(table.count * table.weight**k)[keep], minlength=size)
+                for k in (1, 2)]
+        w1, w2 = (v.base.parts(Cells(s.reshape(-1, 2, 2)))[1] for s in sums)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            n_eff = np.where(w2 > 0, w1 * w1 / np.where(w2 > 0, w2, 1), n_eff)
+    if clustered and table.cluster is not None:
+        pairs = np.unique(np.stack([v.cells.atom_group[in_den], table.cluster[in_den]]), axis=1)
+        n_eff = np.minimum(n_eff, np.bincount(pairs[0], minlength=v.cells.n_groups))
+    x_eff = np.where(x == 0, 0.0, n_eff)
+    cp_lo, cp_hi = clopper_pearson(x_eff, n_eff, confidence)
+    return np.where(degenerate, cp_lo, lo), np.where(degenerate, cp_hi, hi), degenerate
+
+
+def _denominator_atoms(metric: Metric, table: AtomTable) -> np.ndarray:
+    """Whether each atom's (label, decision) cell counts in the metric's denominator."""
+    unit = np.eye(4).reshape(4, 1, 2, 2)
+    in_cell = metric.parts(Cells(unit))[1][:, 0] > 0
+    return in_cell[table.label.astype(np.int64) * 2 + table.decision]
 
 
 def _reference(base: np.ndarray, eligible: np.ndarray, metric: str, direction: str) -> int | None:
@@ -210,12 +318,18 @@ def _reference(base: np.ndarray, eligible: np.ndarray, metric: str, direction: s
     return int(np.nanargmax(masked))
 
 
-def _p_values(v: View, ref: int) -> np.ndarray:
+def _p_values(v: View, table: AtomTable, ref: int, clustered: bool) -> np.ndarray:
+    """Each eligible group against the reference: z or Fisher over rows, or cluster-robust z."""
     x, n = v.base.parts(Cells(v.rows))
     sig = v.req.significance
     out = np.full(len(x), np.nan)
+    if clustered:
+        xc, nc = _cluster_parts(v, table)
     for i in np.flatnonzero(v.eligible):
         if i == ref:
+            continue
+        if clustered:
+            out[i] = cluster_z_p(xc[:, i], nc[:, i], xc[:, ref], nc[:, ref])
             continue
         small = min(n[i], n[ref]) < sig.small_n
         use_fisher = sig.test == "fisher" or (sig.test == "auto" and small)
@@ -224,13 +338,20 @@ def _p_values(v: View, ref: int) -> np.ndarray:
     return out
 
 
-def _katz(v: View, ref_name: str, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+def _cluster_parts(v: View, table: AtomTable) -> tuple[np.ndarray, np.ndarray]:
+    """Numerator and denominator of the base proportion per (cluster, group)."""
+    keep = v.cells.atom_group >= 0
+    g = v.cells.n_groups
+    index = (table.cluster * g + v.cells.atom_group) * 4 + table.label.astype(np.int64) * 2 + table.decision
+    conf = np.bincount(index[keep], weights=table.count[keep], minlength=table.n_clusters * g * 4)
+    return v.base.parts(Cells(conf.reshape(table.n_clusters, g, 2, 2)))
+
+
+def _katz(v: View, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Katz interval of each group's rate over its fixed comparator's (uncapped)."""
     x, n = v.base.parts(Cells(v.rows))
     lo, hi = np.full(len(x), np.nan), np.full(len(x), np.nan)
-    if not ref_name:
-        return lo, hi
-    r = v.cells.groups.index(ref_name)
-    for i in range(len(x)):
-        if i != r:
+    for i, r in enumerate(v.comparator):
+        if r >= 0 and v.eligible[i]:
             lo[i], hi[i] = katz_log_ratio(x[i], n[i], x[r], n[r], confidence)
     return lo, hi

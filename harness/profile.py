@@ -161,7 +161,9 @@ class Bootstrap(_Frozen):
 
 class Inference(_Frozen):
     confidence: float = Field(0.95, gt=0.5, lt=1)
-    interval: Literal["wilson", "clopper_pearson"] = "clopper_pearson"
+    # Default interval of unweighted proportions; unset: Clopper-Pearson, or the bootstrap
+    # when the bootstrap unit is 'cluster' (analytic intervals assume independent rows).
+    interval: Literal["wilson", "clopper_pearson"] | None = None
     bootstrap: Bootstrap
     score_bins: int = Field(10_000, ge=10, le=1_000_000)  # exact below this many distinct scores
     score_range: tuple[float, float] = (0.0, 1.0)  # binned scores: equal-width bins over this range
@@ -271,10 +273,38 @@ def parse_profile(text: str, *, source: str = "<profile>") -> Profile:
     if not isinstance(data, dict):
         raise ProfileError(f"{source}:1: expected a mapping of profile fields, found {type(data).__name__}")
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
+        errors = _independence_checks(profile)
     except ValidationError as exc:
-        problems = [_describe(err, node, source) for err in exc.errors()]
+        errors = exc.errors()
+    if errors:
+        problems = [_describe(err, node, source) for err in errors]
         raise ProfileError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems) from None
+    return profile
+
+
+def _independence_checks(profile: Profile) -> list[dict[str, Any]]:
+    """Methods that assume independent rows cannot serve a profile that resamples clusters."""
+    if profile.inference.bootstrap.unit != "cluster":
+        return []
+    why = ("assumes independent rows, but inference.bootstrap.unit is 'cluster' (rows of one unit are "
+           "correlated, so it would be too narrow)")
+    errors = []
+    if profile.inference.interval is not None:
+        errors.append(_error(("inference", "interval"), f"'{profile.inference.interval}' {why}; remove it "
+                             "(proportions then use the cluster bootstrap)"))
+    for i, req in enumerate(profile.requirements):
+        if req.interval in ("wilson", "clopper_pearson", "katz_log"):
+            errors.append(_error(("requirements", i, "interval"), f"'{req.interval}' {why}; use "
+                                 "'bootstrap_percentile' or 'bootstrap_bca'"))
+        if req.significance is not None and req.significance.test == "fisher":
+            errors.append(_error(("requirements", i, "significance", "test"), f"'fisher' {why}; use 'auto' "
+                                 "(a cluster-robust two-proportion z test)"))
+    return errors
+
+
+def _error(loc: tuple[Any, ...], msg: str) -> dict[str, Any]:
+    return {"loc": loc, "type": "value_error", "msg": msg}
 
 
 def _describe(err: dict[str, Any], node: yaml.Node | None, source: str) -> str:

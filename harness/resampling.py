@@ -17,6 +17,7 @@ from scipy import stats as st
 __all__ = [
     "bca_interval",
     "clopper_pearson",
+    "cluster_z_p",
     "fisher_exact_p",
     "jackknife_counts",
     "katz_log_ratio",
@@ -79,6 +80,36 @@ def two_proportion_z_p(x1: float, n1: float, x2: float, n2: float) -> float:
         return 1.0
     z = (x1 / n1 - x2 / n2) / se
     return float(2 * st.norm.sf(abs(z)))
+
+
+def cluster_z_p(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray) -> float:
+    """Two-sided p-value of a cluster-robust (Wald) test of two proportions.
+
+    Arguments are per-cluster totals, one entry per cluster of the benchmark (zero where
+    a cluster has no rows of the group). Each rate is a ratio estimator; the variance of
+    their difference is the linearised (sandwich) estimator over clusters with the
+    small-sample factor C / (C - 1), C the clusters with rows of either group. Groups that
+    share clusters (résumés of both groups sent to one job ad) get their covariance,
+    which a row-level test ignores. With one row per cluster it is the unpooled Wald test
+    times C / (C - 1). It equals the cluster-robust (CR1 without the (N-1)/(N-k) factor)
+    standard error of the slope of a regression of the outcome on a group indicator.
+    """
+    x1, n1, x2, n2 = (np.asarray(a, dtype=np.float64) for a in (x1, n1, x2, n2))
+    big_n1, big_n2 = n1.sum(), n2.sum()
+    used = (n1 + n2) > 0
+    c = int(used.sum())
+    if min(big_n1, big_n2) <= 0 or c < 2:
+        return float("nan")
+    p1, p2 = x1.sum() / big_n1, x2.sum() / big_n2
+    d = (x1 - p1 * n1) / big_n1 - (x2 - p2 * n2) / big_n2
+    var = c / (c - 1) * float(np.sum(d[used] ** 2))
+    if var <= 0:  # every cluster at its group's rate (e.g. 1 vs 0): residuals at the pooled rate instead
+        pooled = (x1.sum() + x2.sum()) / (big_n1 + big_n2)
+        d = (x1 - pooled * n1) / big_n1 - (x2 - pooled * n2) / big_n2
+        var = c / (c - 1) * float(np.sum(d[used] ** 2))
+    if var <= 0:
+        return 1.0
+    return float(2 * st.norm.sf(abs(p1 - p2) / np.sqrt(var)))
 
 
 def fisher_exact_p(x1: int, n1: int, x2: int, n2: int) -> float:

@@ -176,7 +176,7 @@ def _clustered(icc: float, clusters: int = 200, size: int = 10, rate: float = 0.
         {"metric": "selection_rate"}, rate,
         partial(clustered_sample, clusters=clusters, size=size, rate=rate, icc=icc),
         (("row", ("clopper_pearson", "wilson", "bootstrap_percentile", "bootstrap_bca")),
-         ("cluster", ("clopper_pearson", "bootstrap_percentile", "bootstrap_bca"))),
+         ("cluster", ("bootstrap_percentile", "bootstrap_bca"))),
         params={"clusters": clusters, "cluster_size": size, "rate": rate, "icc": icc,
                 "design_effect": 1 + (size - 1) * icc})
 
@@ -226,7 +226,8 @@ def run_trial(scn: Scenario, trial: int, *, replicates: int, base_seed: int) -> 
         rows, _ = measure(profile, table)
         rows = rows[rows["group"] == scn.group]
         for _, r in rows.iterrows():
-            out["bounds"][_key(unit, r["interval"])] = (float(r["ci_low"]), float(r["ci_high"]))
+            asked = r["requirement"].removeprefix("R-")  # the row's own column may name a fallback
+            out["bounds"][_key(unit, asked)] = (float(r["ci_low"]), float(r["ci_high"]))
         out["value"] = float(rows["value"].iloc[0])
         out["reference"] = str(rows["reference_group"].iloc[0])
     return out

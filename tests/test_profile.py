@@ -127,3 +127,23 @@ def test_pinned_benchmark_hash_must_match(tmp_path):
         "benchmark 'resume-audit-2004': the profile pins SHA-256 "
         "00000798cabdc67604fc5185e996f3fa224982ceb28f838eaa38c6c0405ae117, the benchmark on disk has "
         "97560798cabdc67604fc5185e996f3fa224982ceb28f838eaa38c6c0405ae117; the data or the profile changed")
+
+
+def test_methods_assuming_independent_rows_are_refused_under_cluster_resampling():
+    text = HEAD.replace("  bootstrap: {replicates: 500, seed: 1}",
+                        "  interval: wilson\n  bootstrap: {replicates: 500, seed: 1, unit: cluster}")
+    text += ("  - {id: R1, title: t, metric: selection_rate, interval: clopper_pearson}\n"
+             "  - id: R2\n    title: t\n    metric: impact_ratio\n    groups: [race]\n"
+             "    interval: katz_log\n    significance: {test: fisher}\n")
+    with pytest.raises(ProfileError) as err:
+        parse_profile(text, source="p.yaml")
+    why = ("assumes independent rows, but inference.bootstrap.unit is 'cluster' (rows of one unit are "
+           "correlated, so it would be too narrow)")
+    assert err.value.problems == [
+        f"p.yaml:12: inference.interval: 'wilson' {why}; remove it (proportions then use the cluster bootstrap)",
+        f"p.yaml:15: requirements[0].interval: 'clopper_pearson' {why}; use 'bootstrap_percentile' or "
+        "'bootstrap_bca'",
+        f"p.yaml:20: requirements[1].interval: 'katz_log' {why}; use 'bootstrap_percentile' or 'bootstrap_bca'",
+        f"p.yaml:21: requirements[1].significance.test: 'fisher' {why}; use 'auto' (a cluster-robust "
+        "two-proportion z test)",
+    ]

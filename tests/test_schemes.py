@@ -90,3 +90,132 @@ def test_cluster_unit_needs_a_cluster_column():
 def test_cluster_and_stratify_exclude_each_other():
     with pytest.raises(ProfileError, match="choose either unit 'cluster' or 'stratify: true', not both"):
         _profile([{"id": "a", "title": "t", "metric": "accuracy"}], unit="cluster", stratify=True)
+
+
+def _ols_cluster_p(y: np.ndarray, in_first: np.ndarray, clusters: np.ndarray) -> float:
+    """p-value of the group coefficient of y ~ 1 + group, sandwich variance over clusters, factor C/(C-1)."""
+    x = np.column_stack([np.ones(y.size), in_first.astype(float)])
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ x.T @ y
+    resid = y - x @ beta
+    ids = np.unique(clusters)
+    meat = sum(np.outer(x[clusters == c].T @ resid[clusters == c], x[clusters == c].T @ resid[clusters == c])
+               for c in ids)
+    cov = len(ids) / (len(ids) - 1) * bread @ meat @ bread
+    return float(2 * st.norm.sf(abs(beta[1]) / np.sqrt(cov[1, 1])))
+
+
+def test_cluster_z_equals_the_cluster_robust_regression_test():
+    from harness.resampling import cluster_z_p
+
+    rng = np.random.default_rng(8)
+    clusters = np.repeat(np.arange(60), 6)
+    first = rng.random(clusters.size) < 0.5  # both groups inside most clusters
+    p = np.clip(0.25 + rng.normal(0, 0.15, 60), 0.02, 0.98)[clusters] - 0.08 * first
+    y = (rng.random(clusters.size) < p).astype(float)
+    totals = pd.DataFrame({"c": clusters, "g": first, "y": y}).groupby(["c", "g"])["y"].agg(["sum", "count"])
+    totals = totals.unstack("g", fill_value=0)
+    ours = cluster_z_p(totals[("sum", True)], totals[("count", True)], totals[("sum", False)],
+                       totals[("count", False)])
+    assert ours == pytest.approx(_ols_cluster_p(y, first, clusters), rel=1e-9)
+    # One row per cluster: the unpooled Wald test, its variance times C / (C - 1).
+    singles = np.arange(y.size)
+    n1, n0 = first.sum(), (~first).sum()
+    p1, p0 = y[first].mean(), y[~first].mean()
+    wald = (p1 - p0) / np.sqrt(y.size / (y.size - 1) * (p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0))
+    assert cluster_z_p(y * first, first, y * ~first, ~first) == pytest.approx(2 * st.norm.sf(abs(wald)), rel=1e-9)
+    assert cluster_z_p(y * first, first, y * ~first, ~first) == pytest.approx(
+        _ols_cluster_p(y, first, singles), rel=1e-9)
+
+
+def test_significance_under_cluster_resampling_is_the_cluster_robust_test():
+    from harness.resampling import cluster_z_p
+
+    rng = np.random.default_rng(9)
+    clusters = np.repeat(np.arange(80), 4)
+    race = np.where(rng.random(clusters.size) < 0.5, "b", "w")
+    p = np.clip(0.3 + rng.normal(0, 0.2, 80), 0.01, 0.99)[clusters] * np.where(race == "b", 0.7, 1.0)
+    y = (rng.random(clusters.size) < p).astype(int)
+    req = [{"id": "ir", "title": "t", "metric": "impact_ratio", "groups": ["race"],
+            "significance": {"test": "auto"}}]
+    table = build_atoms(pd.DataFrame({"race": race}), y, y, cluster=clusters)
+    out = measure(_profile(req, unit="cluster"), table)[0].set_index("group")
+    frame = pd.DataFrame({"c": clusters, "r": race, "y": y})
+    t = frame.groupby(["c", "r"])["y"].agg(["sum", "count"]).unstack("r", fill_value=0)
+    expected = cluster_z_p(t[("sum", "b")], t[("count", "b")], t[("sum", "w")], t[("count", "w")])
+    assert out.loc["w", "reference_group"] == "w" and np.isnan(out.loc["w", "p_value"])
+    assert out.loc["b", "p_value"] == pytest.approx(expected, rel=1e-12)
+    assert set(out["interval"]) == {"bootstrap_percentile"}
+
+
+def test_proportions_default_to_the_cluster_bootstrap_under_cluster_resampling():
+    clusters = np.repeat(np.arange(40), 5)
+    y = (np.arange(clusters.size) % 3 == 0).astype(int)
+    table = build_atoms(pd.DataFrame({"g": ["a"] * y.size}), y, y, cluster=clusters)
+    req = [{"id": "sr", "title": "t", "metric": "selection_rate"}]
+    assert measure(_profile(req, unit="cluster"), table)[0]["interval"].tolist() == ["bootstrap_percentile"]
+    assert measure(_profile(req), table)[0]["interval"].tolist() == ["clopper_pearson"]
+
+
+@pytest.mark.parametrize("method", ["bootstrap_percentile", "bootstrap_bca"])
+def test_a_proportion_observed_at_one_gets_clopper_pearson_not_a_zero_width_bootstrap(method):
+    """50 of 50 positives detected: every replicate is 1; the interval is the exact one instead."""
+    label = np.r_[np.ones(50, int), np.zeros(50, int)]
+    decision = np.r_[np.ones(50, int), (np.arange(50) < 10).astype(int)]
+    frame = pd.DataFrame({"g": ["a"] * 100})
+    req = [{"id": "se", "title": "t", "metric": "sensitivity", "interval": method},
+           {"id": "sp", "title": "t", "metric": "specificity", "interval": method}]
+    out = measure(_profile(req), build_atoms(frame, label, decision))[0].set_index("requirement")
+    assert out.loc["se", "interval"] == "clopper_pearson" and out.loc["sp", "interval"] == method
+    assert out.loc["se", "ci_low"] == pytest.approx(0.025 ** (1 / 50), rel=1e-12)  # beta(50, 1) quantile
+    assert out.loc["se", "ci_high"] == 1.0
+    assert out.loc["sp", "ci_low"] < 0.8 < out.loc["sp", "ci_high"]
+
+
+def test_degenerate_fallback_uses_the_effective_sample_size():
+    label = np.ones(40, int)
+    weight = np.r_[np.full(20, 1.0), np.full(20, 3.0)]
+    frame = pd.DataFrame({"g": ["a"] * 40})
+    req = [{"id": "se", "title": "t", "metric": "sensitivity", "weighted": True}]
+    out = measure(_profile(req), build_atoms(frame, label, label, weight=weight))[0]
+    kish = weight.sum() ** 2 / (weight**2).sum()  # 32 of the 40 rows
+    assert out["ci_low"][0] == pytest.approx(0.025 ** (1 / kish), rel=1e-12)
+    clusters = np.repeat(np.arange(8), 5)
+    req = [{"id": "se", "title": "t", "metric": "sensitivity"}]
+    out = measure(_profile(req, unit="cluster"), build_atoms(frame, label, label, cluster=clusters))[0]
+    assert out["interval"][0] == "clopper_pearson"
+    assert out["ci_low"][0] == pytest.approx(0.025 ** (1 / 8), rel=1e-12)  # at most 8 independent units
+
+
+def _ratio_profile(method: str):
+    return _profile([{"id": "ir", "title": "t", "metric": "impact_ratio", "groups": ["g"], "interval": method}])
+
+
+@pytest.mark.parametrize("method", ["katz_log", "bootstrap_percentile", "bootstrap_bca"])
+def test_every_group_of_an_impact_ratio_gets_an_interval_capped_at_one(method):
+    """The top group's ratio is 1; its interval reaches down as far as its rate over the next one allows."""
+    sizes, hits = {"a": 400, "b": 400, "c": 400}, {"a": 44, "b": 40, "c": 24}
+    g = np.concatenate([[k] * n for k, n in sizes.items()])
+    y = np.concatenate([(np.arange(n) < hits[k]).astype(int) for k, n in sizes.items()])
+    out = measure(_ratio_profile(method), build_atoms(pd.DataFrame({"g": g}), y, y))[0].set_index("group")
+    assert out["value"].tolist() == pytest.approx([1.0, 40 / 44, 24 / 44], rel=1e-12)
+    assert (out["ci_high"] <= 1.0).all() and out["ci_low"].notna().all()
+    assert out.loc["a", "ci_low"] < 0.9  # a's rate could well be below b's
+    if method == "katz_log":
+        se = np.sqrt(1 / 44 - 1 / 400 + 1 / 40 - 1 / 400)  # a over b, by hand
+        assert out.loc["a", "ci_low"] == pytest.approx(44 / 40 * np.exp(-st.norm.ppf(0.975) * se), rel=1e-12)
+        assert out.loc["a", "ci_high"] == 1.0
+
+
+def test_impact_ratio_replicates_keep_the_comparator_fixed():
+    """Two groups tied at the top: the interval of the third is centred on its ratio, not pulled down."""
+    rng = np.random.default_rng(12)
+    g = np.repeat(["a", "b", "c"], 3000)
+    rate = {"a": 0.10, "b": 0.07, "c": 0.10}
+    y = (rng.random(g.size) < np.vectorize(rate.get)(g)).astype(int)
+    out = measure(_ratio_profile("bootstrap_percentile"), build_atoms(pd.DataFrame({"g": g}), y, y))[0]
+    b = out.set_index("group").loc["b"]
+    top = max(y[g == "a"].mean(), y[g == "c"].mean())
+    draws = rng.binomial(3000, y[g == "b"].mean(), 20000) / rng.binomial(3000, top, 20000)
+    lo, hi = np.quantile(draws, [0.025, 0.975])  # the fixed-comparator bootstrap, drawn independently
+    assert b["ci_low"] == pytest.approx(lo, abs=0.01) and b["ci_high"] == pytest.approx(hi, abs=0.01)
