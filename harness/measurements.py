@@ -72,32 +72,40 @@ class View:
     def relative(self) -> bool:
         return self.req.metric in RELATIVE
 
-    def base_values(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
-        cells = _cells(table, self.cells, counts, weighted=self.weighted, score=self.base.needs_score)
-        return self.base.fn(cells)
+    def base_values(self, table: AtomTable, counts: np.ndarray, memo: dict | None = None) -> np.ndarray:
+        """The base metric per group for ``counts`` (..., atoms); ``memo`` shares cells between requirements."""
+        return self.base.fn(_shared_cells(table, self.cells, counts, self.weighted, self.base.needs_score,
+                                          {} if memo is None else memo))
 
     def metric_values(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
         """The reported values (relative metrics capped) for ``counts`` of shape (..., atoms)."""
         return _relative(self.req.metric, self.base_values(table, counts), self.eligible, self.base.direction)
 
-    def interval_values(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
+    def interval_values(self, table: AtomTable, counts: np.ndarray, memo: dict | None = None) -> np.ndarray:
         """The quantity intervals are computed for: relative metrics uncapped, against fixed comparators."""
-        base = self.base_values(table, counts)
+        base = self.base_values(table, counts, memo)
         if not self.relative:
             return base
         return _against(self.req.metric, base, self.comparator, self.eligible, self.base.direction)
 
 
 def _cells(table: AtomTable, gc: GroupCells, counts: np.ndarray, *, weighted: bool, score: bool) -> Cells:
-    lead = counts.shape[:-1]
-    flat = counts.reshape(-1, counts.shape[-1]).astype(np.float64)
-    conf = np.asarray(flat @ gc.conf_matrix(table, weighted=weighted)).reshape(*lead, gc.n_groups, 2, 2)
-    if not score:
-        return Cells(conf)
-    hist = np.asarray(flat @ gc.hist_matrix(table, weighted=weighted))
-    hist = hist.reshape(*lead, gc.n_groups, 2, gc.n_bins)
-    sample = np.asarray(flat @ gc.sample_matrix(table)).reshape(*lead, gc.n_bins)
-    return Cells(conf, hist, table.grid.values, sample)
+    return _shared_cells(table, gc, counts, weighted, score, {})
+
+
+def _shared_cells(table: AtomTable, gc: GroupCells, counts: np.ndarray, weighted: bool, score: bool,
+                  memo: dict) -> Cells:
+    """Cells of one family for ``counts``, computed once per (family, weighting) and kept in ``memo``."""
+    key = (gc.family, weighted)
+    cells = memo.get(key)
+    if cells is None:
+        cells = memo[key] = Cells(gc.conf(table, counts, weighted=weighted))
+    if score and cells.hist is None:
+        if "sample" not in memo:
+            memo["sample"] = gc.sample(table, counts)
+        cells = memo[key] = Cells(cells.conf, gc.hist(table, counts, weighted=weighted), table.grid.values,
+                                  memo["sample"])
+    return cells
 
 
 def _relative(metric: str, base: np.ndarray, eligible: np.ndarray, direction: str) -> np.ndarray:
@@ -203,13 +211,15 @@ def _resample(profile: Profile, table: AtomTable, views: list[View]) -> None:
     opts = profile.inference.bootstrap
     scheme = _scheme(profile, table)
     for batch in replicate_counts(table.count, replicates=opts.replicates, seed=opts.seed, **scheme):
+        memo: dict = {}
         for v in boot:
-            v.draws.append(v.interval_values(table, batch))
+            v.draws.append(v.interval_values(table, batch, memo))
     bca = [v for v in boot if v.interval == "bootstrap_bca"]
     if bca:
         for counts, weights in jackknife_counts(table.count, cluster=scheme["cluster"]):
+            memo = {}
             for v in bca:
-                v.jack.append(v.interval_values(table, counts))
+                v.jack.append(v.interval_values(table, counts, memo))
                 v.jack_weight.append(weights)
 
 

@@ -23,7 +23,6 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from .errors import PredictionsError
 
@@ -37,6 +36,7 @@ __all__ = [
     "family_cells",
     "family_name",
     "merge_atoms",
+    "sum_cells",
 ]
 
 UNKNOWN = "(unknown)"
@@ -129,12 +129,23 @@ class AtomTable:
 
 
 def _collapse(frame: pd.DataFrame, groups: Sequence[str], spec: GridSpec, exact: bool) -> AtomTable:
-    """Sum counts per distinct key; bin the scores once they outgrow the grid."""
+    """Sum counts per distinct key; bin the scores once they outgrow the grid.
+
+    Text columns are grouped by their codes in sorted order, which orders the atoms exactly
+    as sorting the text would, so the table is the same whatever the row order or chunking.
+    """
     if _S in frame and exact and frame[_S].nunique() > spec.bins:
         frame = frame.assign(**{_S: spec.bin_midpoints(frame[_S].to_numpy(np.float64))})
         exact = False
     keys = [c for c in frame.columns if c != _N]
-    agg = frame.groupby(keys, sort=True, dropna=False, observed=True)[_N].sum().reset_index()
+    text = [c for c in keys if c in groups or c == _C]
+    codes, names = {}, {}
+    for c in text:
+        codes[c], names[c] = pd.factorize(frame[c].to_numpy(dtype=object), sort=True)
+    coded = frame.assign(**codes) if text else frame
+    agg = coded.groupby(keys, sort=True, dropna=False, observed=True)[_N].sum().reset_index()
+    for c in text:
+        agg[c] = np.asarray(names[c], dtype=object)[agg[c].to_numpy()]
     return AtomTable(agg, tuple(groups), spec, exact)
 
 
@@ -184,48 +195,55 @@ def _binned(table: AtomTable) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class GroupCells:
-    """How atoms map to the groups of one family (an intersection of columns)."""
+    """How atoms map to the groups of one family (an intersection of columns), and to its cells.
+
+    Each cell index maps an atom to one entry of a flat cell vector; atoms of an unknown
+    category map to one extra entry past the end, dropped after summing.
+    """
 
     family: str
     groups: list[str]
     atom_group: np.ndarray  # group index per atom, -1 when a column is unknown
     n_bins: int
+    conf_index: np.ndarray  # (group, label, decision) cell per atom
+    hist_index: np.ndarray | None  # (group, label, score bin) cell per atom
 
     @property
     def n_groups(self) -> int:
         return len(self.groups)
 
-    def conf_matrix(self, table: AtomTable, *, weighted: bool) -> sparse.csr_matrix:
-        """Atoms → (group, label, decision) cells; entry = the weight one row adds."""
-        keep = self.atom_group >= 0
-        cols = self.atom_group[keep] * 4 + table.label[keep] * 2 + table.decision[keep]
-        return self._matrix(table, keep, cols, 4, weighted)
+    def conf(self, table: AtomTable, counts: np.ndarray, *, weighted: bool) -> np.ndarray:
+        """(group, label, decision) totals for ``counts`` (..., atoms): shape (..., G, 2, 2)."""
+        out = sum_cells(self.conf_index, self.n_groups * 4, counts, table.weight if weighted else None)
+        return out.reshape(*counts.shape[:-1], self.n_groups, 2, 2)
 
-    def hist_matrix(self, table: AtomTable, *, weighted: bool) -> sparse.csr_matrix:
-        """Atoms → (group, label, score bin) cells."""
-        if table.score_bin is None:
+    def hist(self, table: AtomTable, counts: np.ndarray, *, weighted: bool) -> np.ndarray:
+        """(group, label, score bin) totals: shape (..., G, 2, S)."""
+        if self.hist_index is None:
             raise ValueError("score histogram requested but no scores were given")
-        keep = self.atom_group >= 0
-        s = self.n_bins
-        cols = (self.atom_group[keep] * 2 + table.label[keep]) * s + table.score_bin[keep]
-        return self._matrix(table, keep, cols, 2 * s, weighted)
+        out = sum_cells(self.hist_index, self.n_groups * 2 * self.n_bins, counts,
+                        table.weight if weighted else None)
+        return out.reshape(*counts.shape[:-1], self.n_groups, 2, self.n_bins)
 
-    def sample_matrix(self, table: AtomTable) -> sparse.csr_matrix:
-        """Atoms → score bins over the full sample of rows, unknown categories included (LL144's median)."""
-        rows = np.arange(len(table.count))
-        return sparse.csr_matrix((np.ones(rows.size), (rows, table.score_bin.astype(np.int64))),
-                                 shape=(len(table.count), self.n_bins))
-
-    def _matrix(
-        self, table: AtomTable, keep: np.ndarray, cols: np.ndarray, width: int, weighted: bool
-    ) -> sparse.csr_matrix:
-        rows = np.flatnonzero(keep)
-        vals = table.weight[keep] if weighted else np.ones(rows.size)
-        shape = (len(table.count), self.n_groups * width)
-        return sparse.csr_matrix((vals, (rows, cols.astype(np.int64))), shape=shape)
+    def sample(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
+        """Unweighted score-bin totals over every row, unknown categories included (LL144's median)."""
+        return sum_cells(table.score_bin.astype(np.int64), self.n_bins, counts, None)
 
     def unknown_rows(self, table: AtomTable) -> int:
         return int(table.count[self.atom_group < 0].sum())
+
+
+def sum_cells(index: np.ndarray, width: int, counts: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """Per-cell totals of ``counts`` (..., atoms), each atom adding ``weight`` per row; shape (..., width)."""
+    lead = counts.shape[:-1]
+    flat = counts.reshape(-1, counts.shape[-1])
+    values = flat * weight if weight is not None else flat
+    b, a = flat.shape
+    full = width + 1  # the last entry collects atoms outside every cell
+    where = np.where(index < 0, width, index)
+    offsets = (np.arange(b, dtype=np.int64) * full)[:, None] + where[None, :]
+    out = np.bincount(offsets.ravel(), weights=np.asarray(values, dtype=np.float64).ravel(), minlength=b * full)
+    return out.reshape(b, full)[:, :width].reshape(*lead, width)
 
 
 def family_name(columns: Sequence[str]) -> str:
@@ -233,15 +251,31 @@ def family_name(columns: Sequence[str]) -> str:
 
 
 def family_cells(table: AtomTable, columns: Sequence[str]) -> GroupCells:
-    """Groups of the intersection of ``columns``; atoms with an unknown value get -1."""
-    n_bins = 0 if table.grid is None else table.grid.values.size
+    """Groups of the intersection of ``columns`` (sorted by name); atoms with an unknown value get -1."""
+    n_atoms = len(table.count)
     if not columns:
-        return GroupCells("overall", ["all"], np.zeros(len(table.count), dtype=np.int64), n_bins)
-    sub = table.keys[list(columns)]
-    unknown = (sub == UNKNOWN).any(axis=1).to_numpy()
-    labels = sub.agg(_SEP.join, axis=1).to_numpy(dtype=object)
-    names = sorted(set(labels[~unknown].tolist()))
-    lookup = {name: i for i, name in enumerate(names)}
-    idx = np.array([lookup.get(x, -1) for x in labels], dtype=np.int64)
-    idx[unknown] = -1
-    return GroupCells(family_name(columns), names, idx, n_bins)
+        group = np.zeros(n_atoms, dtype=np.int64)
+        names = ["all"]
+    else:
+        sub = table.keys[list(columns)]
+        unknown = (sub == UNKNOWN).any(axis=1).to_numpy()
+        parts = [pd.factorize(sub[c].to_numpy(dtype=object), sort=True) for c in columns]
+        combined = np.ravel_multi_index([codes for codes, _ in parts], [len(u) for _, u in parts])
+        present, inverse = np.unique(combined[~unknown], return_inverse=True)
+        coords = np.unravel_index(present, [len(u) for _, u in parts])
+        labels = [_SEP.join(str(parts[k][1][coords[k][i]]) for k in range(len(columns)))
+                  for i in range(present.size)]
+        order = sorted(range(len(labels)), key=labels.__getitem__)
+        rank = np.empty(len(labels), dtype=np.int64)
+        rank[order] = np.arange(len(labels))
+        names = [labels[i] for i in order]
+        group = np.full(n_atoms, -1, dtype=np.int64)
+        group[~unknown] = rank[inverse]
+    n_bins = 0 if table.grid is None else table.grid.values.size
+    label, decision = table.label.astype(np.int64), table.decision.astype(np.int64)
+    known = group >= 0
+    conf = np.where(known, group * 4 + label * 2 + decision, -1)
+    hist = None
+    if table.score_bin is not None:
+        hist = np.where(known, (group * 2 + label) * n_bins + table.score_bin, -1)
+    return GroupCells(family_name(columns), names, group, n_bins, conf, hist)

@@ -63,7 +63,7 @@ def test_conf_matrix_cells_equal_crosstab() -> None:
     table = atoms(frame)
     gc = family_cells(table, ["race"])
     for weighted in (False, True):
-        conf = (table.count @ gc.conf_matrix(table, weighted=weighted)).reshape(gc.n_groups, 2, 2)
+        conf = gc.conf(table, table.count, weighted=weighted)
         want = frame.pivot_table(index="race", columns=["y", "d"], values="w",
                                  aggfunc="sum" if weighted else "count", fill_value=0)
         np.testing.assert_allclose(conf.reshape(gc.n_groups, 4), want.loc[gc.groups].to_numpy(), rtol=1e-12)
@@ -125,7 +125,7 @@ def test_family_cells_sorted_names_intersections_and_unknown_rows() -> None:
     parts = {part for name in both.groups for part in name.split(" × ")}
     assert parts == {"f", "m", "asian", "black", "other", "white"}  # no UNKNOWN, "nan", "<NA>", "None"
     # every row is in exactly one group or unknown
-    conf = (table.count @ both.conf_matrix(table, weighted=False)).reshape(both.n_groups, 4)
+    conf = both.conf(table, table.count, weighted=False).reshape(both.n_groups, 4)
     assert conf.sum() + both.unknown_rows(table) == len(frame)
     counted = conf.sum(axis=1)
     known = frame.dropna(subset=["sex", "race"])
@@ -153,8 +153,8 @@ def test_auroc_from_exact_histograms_equals_sklearn(weighted: bool) -> None:
     frame["y"] = (rng.random(len(frame)) < 0.2 + 0.6 * frame["s"]).astype(int)  # informative, tied scores
     table = atoms(frame)
     gc = family_cells(table, ["race"])
-    hist = (table.count @ gc.hist_matrix(table, weighted=weighted)).reshape(gc.n_groups, 2, gc.n_bins)
-    conf = (table.count @ gc.conf_matrix(table, weighted=weighted)).reshape(gc.n_groups, 2, 2)
+    hist = gc.hist(table, table.count, weighted=weighted)
+    conf = gc.conf(table, table.count, weighted=weighted)
     got = METRICS["auroc"].fn(Cells(conf, hist, table.grid.values))
     for i, name in enumerate(gc.groups):
         part = frame[frame["race"] == name]
