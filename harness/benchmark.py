@@ -62,11 +62,13 @@ class DataFile(_Frozen):
 
 class Label(_Frozen):
     column: Text
-    positive: int | str
+    positive: int | str | None = None  # binary classification: the value that counts as 1
 
     @field_validator("positive", mode="before")
     @classmethod
     def _int_or_text(cls, value: object) -> object:
+        if value is None:
+            return value
         if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise ValueError("expected an integer or a string (the label value that counts as 1)")
         return value
@@ -93,7 +95,7 @@ class BenchmarkCard(_Frozen):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
     version: Annotated[int, Field(ge=1)]
     title: Text
-    task: Literal["binary_classification"]
+    task: Literal["binary_classification", "regression"]
     description: Text
     files: Annotated[tuple[DataFile, ...], Field(min_length=1)]
     id_column: str | None
@@ -150,6 +152,19 @@ def _role_problems(card: BenchmarkCard) -> Iterator[tuple[Loc, str]]:
                         "visible (features) or visible where a profile allows (sensitive)")
     if card.split.unit == "cluster" and card.cluster is None:
         yield ("split", "unit"), "expected a cluster column for unit 'cluster'; found cluster: null"
+    if card.task == "binary_classification" and card.label.positive is None:
+        yield ("label", "positive"), "expected the label value that counts as 1 for task 'binary_classification'"
+    if card.task == "regression" and card.label.positive is not None:
+        yield ("label", "positive"), (f"task 'regression' has a numeric outcome, not a positive class; "
+                                      f"found positive: {card.label.positive!r}")
+
+
+def label_values(card: BenchmarkCard, frame: pd.DataFrame) -> np.ndarray:
+    """The label of each row: 0/1 (int8) for classification, the outcome (float64) for regression."""
+    column = frame[card.label.column]
+    if card.task == "regression":
+        return pd.to_numeric(column).to_numpy(dtype=np.float64)
+    return (column == card.label.positive).to_numpy(dtype=np.int8)
 
 
 def _did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -322,7 +337,13 @@ def _check_values(card: _Card, spec: BenchmarkCard, frame: pd.DataFrame) -> None
         if name is not None and (missing := int(frame[name].isna().sum())):
             problems.append((loc, f"{missing} {of_rows} have no value in {name!r}; "
                                   "expected a value on every row"))
-    if not label.isna().any() and not (label == spec.label.positive).any():
+    if spec.task == "regression" and not label.isna().any():
+        numeric = pd.to_numeric(label, errors="coerce").to_numpy(dtype=np.float64)
+        if bad := int((~np.isfinite(numeric)).sum()):
+            first = label[~np.isfinite(numeric)].iloc[0]
+            problems.append((("label", "column"), f"task 'regression' needs a finite number in "
+                             f"{spec.label.column!r} on every row; {bad} {of_rows} are not, e.g. {first!r}"))
+    elif not label.isna().any() and not (label == spec.label.positive).any():
         values = ", ".join(sorted(map(repr, label.unique().tolist()))[:10])
         problems.append((("label", "positive"), f"expected a value that occurs in "
                          f"{spec.label.column!r} ({values}), found {spec.label.positive!r}"))
@@ -392,8 +413,7 @@ class Benchmark:
 
     @property
     def y(self) -> np.ndarray:
-        label = self.card.label
-        return (self.frame[label.column] == label.positive).to_numpy(dtype=np.int8)
+        return label_values(self.card, self.frame)
 
     @property
     def weights(self) -> np.ndarray | None:

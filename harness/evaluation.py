@@ -25,7 +25,7 @@ from .plan import Plan, check_columns, check_pinned, make_plan, needs_score, val
 from .predictors import Predictions, load_model, predict, read_predictions
 from .profile import LoadedProfile, Profile, load_profile
 from .report import render_html, render_markdown
-from .stats import AtomTable, GridSpec, build_atoms
+from .stats import AtomTable, GridSpec, build_atoms, build_regression_atoms
 from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
 
 __all__ = ["Evaluation", "Outcome", "VERDICT_COLUMNS", "evaluate", "judge_all", "measure_and_judge"]
@@ -76,10 +76,11 @@ class Subject:
 
 def _predictions(plan: Plan, model: Any, predictions: str | Path | None) -> Predictions:
     bench = plan.benchmark
+    task = plan.profile.task
     if predictions is not None:
-        return read_predictions(predictions, expected_ids=bench.ids)
+        return read_predictions(predictions, expected_ids=bench.ids, task=task)
     inputs = bench.model_inputs(plan.profile.model_inputs.allow_sensitive)
-    return predict(model, inputs, bench.ids)
+    return predict(model, inputs, bench.ids, task=task)
 
 
 def _local(loaded: LoadedProfile, model: Any, predictions: str | Path | None, split: str | None,
@@ -216,10 +217,12 @@ def atoms_for(plan: Plan, preds: Predictions) -> AtomTable:
     """Sufficient statistics of an in-memory benchmark and its predictions."""
     bench = plan.benchmark
     opts = plan.profile.inference
+    weight = bench.weights if plan.needs_weights else None
+    cluster = bench.clusters if opts.bootstrap.unit == "cluster" else None
+    if plan.profile.task == "regression":
+        return build_regression_atoms(plan.groups, bench.y, preds.value, weight=weight, cluster=cluster)
     return build_atoms(plan.groups, bench.y, preds.decision, score=preds.score if plan.needs_score else None,
-                       weight=bench.weights if plan.needs_weights else None,
-                       cluster=bench.clusters if opts.bootstrap.unit == "cluster" else None,
-                       spec=GridSpec(opts.score_bins, tuple(opts.score_range)))
+                       weight=weight, cluster=cluster, spec=GridSpec(opts.score_bins, tuple(opts.score_range)))
 
 
 def judge_table(profile: Profile, table: AtomTable) -> Outcome:

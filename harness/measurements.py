@@ -61,7 +61,7 @@ class View:
     base: Metric
     weighted: bool
     interval: str
-    rows: np.ndarray  # unweighted conf per group (G, 2, 2)
+    counted: Cells  # unweighted cells of the benchmark: conf (G, 2, 2), or regression moments (G, 7)
     eligible: np.ndarray  # bool per group: counted in the family comparison
     comparator: np.ndarray  # relative metrics: index of each group's fixed comparator, -1 for none
     draws: list[np.ndarray] = field(default_factory=list)
@@ -72,10 +72,21 @@ class View:
     def relative(self) -> bool:
         return self.req.metric in RELATIVE
 
+    @property
+    def n(self) -> np.ndarray:
+        c = self.counted
+        return c.moments[..., 0] if c.conf is None else c.conf.sum(axis=(-2, -1))
+
+    @property
+    def positives(self) -> np.ndarray:
+        """Rows with label 1 per group; NaN for a regression benchmark (no positive class)."""
+        c = self.counted
+        return np.full(self.cells.n_groups, np.nan) if c.conf is None else c.conf[..., 1, :].sum(axis=-1)
+
     def base_values(self, table: AtomTable, counts: np.ndarray, memo: dict | None = None) -> np.ndarray:
         """The base metric per group for ``counts`` (..., atoms); ``memo`` shares cells between requirements."""
         return self.base.fn(_shared_cells(table, self.cells, counts, self.weighted, self.base.needs_score,
-                                          {} if memo is None else memo))
+                                          {} if memo is None else memo, self.req.tolerance))
 
     def metric_values(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
         """The reported values (relative metrics capped) for ``counts`` of shape (..., atoms)."""
@@ -89,13 +100,19 @@ class View:
         return _against(self.req.metric, base, self.comparator, self.eligible, self.base.direction)
 
 
-def _cells(table: AtomTable, gc: GroupCells, counts: np.ndarray, *, weighted: bool, score: bool) -> Cells:
-    return _shared_cells(table, gc, counts, weighted, score, {})
+def _cells(table: AtomTable, gc: GroupCells, counts: np.ndarray, *, weighted: bool, score: bool,
+           tolerance: float | None = None) -> Cells:
+    return _shared_cells(table, gc, counts, weighted, score, {}, tolerance)
 
 
 def _shared_cells(table: AtomTable, gc: GroupCells, counts: np.ndarray, weighted: bool, score: bool,
-                  memo: dict) -> Cells:
+                  memo: dict, tolerance: float | None = None) -> Cells:
     """Cells of one family for ``counts``, computed once per (family, weighting) and kept in ``memo``."""
+    if table.is_regression:
+        key = (gc.family, weighted, tolerance)
+        if key not in memo:
+            memo[key] = Cells(None, moments=gc.moments(table, counts, weighted=weighted, tolerance=tolerance))
+        return memo[key]
     key = (gc.family, weighted)
     cells = memo.get(key)
     if cells is None:
@@ -178,14 +195,14 @@ def _view(profile: Profile, req: Requirement, table: AtomTable, cache: dict) -> 
     if key not in cache:
         cache[key] = family_cells(table, req.groups)
     gc = cache[key]
-    rows = _cells(table, gc, table.count, weighted=False, score=False).conf
-    share = rows.sum(axis=(-2, -1)) / max(1.0, rows.sum())
-    eligible = share >= req.exclude_below_share
+    counted = _cells(table, gc, table.count, weighted=False, score=False, tolerance=req.tolerance)
     base = METRICS[req.base_metric]
-    view = View(req, gc, base, req.weighted, _interval_method(profile, req), rows, eligible,
-                np.full(gc.n_groups, -1, dtype=np.int64))
+    view = View(req, gc, base, req.weighted, _interval_method(profile, req), counted,
+                np.ones(gc.n_groups, dtype=bool), np.full(gc.n_groups, -1, dtype=np.int64))
+    view.eligible = view.n / max(1.0, float(view.n.sum())) >= req.exclude_below_share
     if view.relative:
-        view.comparator = _comparators(view.base_values(table, table.count), eligible, req.metric, base.direction)
+        view.comparator = _comparators(view.base_values(table, table.count), view.eligible, req.metric,
+                                       base.direction)
     return view
 
 
@@ -241,8 +258,7 @@ def _rows(v: View, table: AtomTable, confidence: float, clustered: bool) -> pd.D
     if v.interval.startswith("bootstrap") and v.base.kind == "proportion" and not v.relative:
         lo, hi, degenerate = _degenerate_fallback(v, table, lo, hi, confidence, clustered)
         method[degenerate] = "clopper_pearson"
-    n = v.rows.sum(axis=(-2, -1))
-    pos = v.rows[..., 1, :].sum(axis=-1)
+    n, pos = v.n, v.positives
     return pd.DataFrame({
         "requirement": v.req.id,
         "metric": v.req.metric,
@@ -253,8 +269,8 @@ def _rows(v: View, table: AtomTable, confidence: float, clustered: bool) -> pd.D
         "ci_high": hi,
         "interval": method,
         "n": n.astype(np.int64),
-        "positives": pos.astype(np.int64),
-        "negatives": (n - pos).astype(np.int64),
+        "positives": pos if table.is_regression else pos.astype(np.int64),
+        "negatives": n - pos if table.is_regression else (n - pos).astype(np.int64),
         "excluded": ~v.eligible,
         "p_value": p,
         "reference_group": ref,
@@ -278,7 +294,7 @@ def _inference(v: View, table: AtomTable, confidence: float, clustered: bool):
     elif v.interval == "katz_log":
         lo, hi = _katz(v, confidence)
     else:
-        x, n = v.base.parts(Cells(v.rows))
+        x, n = v.base.parts(v.counted)
         lo, hi = (wilson if v.interval == "wilson" else clopper_pearson)(x, n, confidence)
     if v.relative:
         lo, hi = _cap(v.req.metric, lo, hi)
@@ -289,19 +305,16 @@ def _inference(v: View, table: AtomTable, confidence: float, clustered: bool):
 def _degenerate_fallback(v: View, table: AtomTable, lo: np.ndarray, hi: np.ndarray, confidence: float,
                          clustered: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Clopper-Pearson with the effective sample size where a proportion is observed at 0 or 1."""
-    x, n = v.base.parts(Cells(v.rows))
+    x, n = v.base.parts(v.counted)
     degenerate = v.eligible & (n > 0) & ((x == 0) | (x == n))
     if not degenerate.any():
         return lo, hi, degenerate
     n_eff = n.astype(np.float64)
-    keep = v.cells.atom_group >= 0
-    atom_cell = v.cells.atom_group * 4 + table.label.astype(np.int64) * 2 + table.decision
-    in_den = _denominator_atoms(v.base, table) & keep & (table.count > 0)
+    in_den = _denominator_atoms(v.base, table) & (v.cells.atom_group >= 0) & (table.count > 0)
     if v.weighted:
-        size = v.cells.n_groups * 4
-        sums = [np.bincount(atom_cell[keep], weights=(table.count * table.weight**k)[keep], minlength=size)
-                for k in (1, 2)]
-        w1, w2 = (v.base.parts(Cells(s.reshape(-1, 2, 2)))[1] for s in sums)
+        g = v.cells.n_groups
+        w1, w2 = (np.bincount(v.cells.atom_group[in_den], weights=(table.count * table.weight**k)[in_den],
+                              minlength=g) for k in (1, 2))
         with np.errstate(invalid="ignore", divide="ignore"):
             n_eff = np.where(w2 > 0, w1 * w1 / np.where(w2 > 0, w2, 1), n_eff)
     if clustered and table.cluster is not None:
@@ -314,6 +327,8 @@ def _degenerate_fallback(v: View, table: AtomTable, lo: np.ndarray, hi: np.ndarr
 
 def _denominator_atoms(metric: Metric, table: AtomTable) -> np.ndarray:
     """Whether each atom's (label, decision) cell counts in the metric's denominator."""
+    if table.is_regression:
+        return np.ones(len(table.count), dtype=bool)  # within_tolerance: a share of every row
     unit = np.eye(4).reshape(4, 1, 2, 2)
     in_cell = metric.parts(Cells(unit))[1][:, 0] > 0
     return in_cell[table.label.astype(np.int64) * 2 + table.decision]
@@ -330,7 +345,7 @@ def _reference(base: np.ndarray, eligible: np.ndarray, metric: str, direction: s
 
 def _p_values(v: View, table: AtomTable, ref: int, clustered: bool) -> np.ndarray:
     """Each eligible group against the reference: z or Fisher over rows, or cluster-robust z."""
-    x, n = v.base.parts(Cells(v.rows))
+    x, n = v.base.parts(v.counted)
     sig = v.req.significance
     out = np.full(len(x), np.nan)
     if clustered:
@@ -352,6 +367,12 @@ def _cluster_parts(v: View, table: AtomTable) -> tuple[np.ndarray, np.ndarray]:
     """Numerator and denominator of the base proportion per (cluster, group)."""
     keep = v.cells.atom_group >= 0
     g = v.cells.n_groups
+    if table.is_regression:
+        per = np.stack([np.bincount(table.cluster[keep] * g + v.cells.atom_group[keep], weights=table.count[keep] * f,
+                                    minlength=table.n_clusters * g)
+                        for f in (np.ones(len(table.count))[keep],
+                                  (np.abs(table.prediction - table.outcome) <= v.req.tolerance)[keep])], axis=-1)
+        return per[:, 1].reshape(table.n_clusters, g), per[:, 0].reshape(table.n_clusters, g)
     index = (table.cluster * g + v.cells.atom_group) * 4 + table.label.astype(np.int64) * 2 + table.decision
     conf = np.bincount(index[keep], weights=table.count[keep], minlength=table.n_clusters * g * 4)
     return v.base.parts(Cells(conf.reshape(table.n_clusters, g, 2, 2)))
@@ -359,7 +380,7 @@ def _cluster_parts(v: View, table: AtomTable) -> tuple[np.ndarray, np.ndarray]:
 
 def _katz(v: View, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Katz interval of each group's rate over its fixed comparator's (uncapped)."""
-    x, n = v.base.parts(Cells(v.rows))
+    x, n = v.base.parts(v.counted)
     lo, hi = np.full(len(x), np.nan), np.full(len(x), np.nan)
     for i, r in enumerate(v.comparator):
         if r >= 0 and v.eligible[i]:

@@ -5,6 +5,12 @@
 leading axes are bootstrap replicates (or nothing, for the point estimate). The same
 function therefore gives the point estimate and every replicate.
 
+Regression (the outcome is a quantity): ``Cells.moments`` has shape ``(..., G, 7)``,
+per group the weighted sums of 1, e, |e|, e², y', y'² and [|e| <= tolerance], where
+e = prediction - outcome and y' = outcome - c_g, c_g the group's mean outcome over the
+benchmark, a constant in every replicate (centring keeps R² accurate when outcomes are
+large and close together).
+
 Each metric declares once whether higher or lower is better, and whether it is a
 proportion ``x / n`` of counts (which admits the Wilson and Clopper-Pearson intervals).
 """
@@ -16,19 +22,23 @@ from typing import Callable, Literal
 
 import numpy as np
 
-__all__ = ["Cells", "METRICS", "Metric", "RELATIVE", "metric_names"]
+__all__ = ["Cells", "METRICS", "MOMENTS", "Metric", "RELATIVE", "metric_names"]
 
 Direction = Literal["higher", "lower", "none"]
 Kind = Literal["proportion", "count", "score"]
+Task = Literal["binary_classification", "regression"]
 ECE_BINS = 10
+MOMENTS = ("rows", "error", "abs_error", "sq_error", "outcome", "sq_outcome", "within_tolerance")
+_MN, _ME, _MAE, _MSE, _MY, _MYY, _MTOL = range(len(MOMENTS))
 
 
 @dataclass(frozen=True)
 class Cells:
-    conf: np.ndarray
+    conf: np.ndarray | None
     hist: np.ndarray | None = None
     grid: np.ndarray | None = None
     sample: np.ndarray | None = None  # (..., S) scores of the full sample, every group and unknowns
+    moments: np.ndarray | None = None  # regression: (..., G, 7), see MOMENTS
 
     def cell(self, label: int, decision: int) -> np.ndarray:
         return self.conf[..., label, decision]
@@ -42,6 +52,7 @@ class Metric:
     kind: Kind
     fn: Callable[[Cells], np.ndarray]
     parts: Callable[[Cells], tuple[np.ndarray, np.ndarray]] | None = None  # (x, n) of a proportion
+    task: Task = "binary_classification"
 
     @property
     def needs_score(self) -> bool:
@@ -55,12 +66,29 @@ def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 def _proportion(
     name: str, title: str, direction: Direction, num: Callable[[Cells], np.ndarray],
-    den: Callable[[Cells], np.ndarray],
+    den: Callable[[Cells], np.ndarray], task: Task = "binary_classification",
 ) -> Metric:
     def parts(c: Cells) -> tuple[np.ndarray, np.ndarray]:
         return num(c), den(c)
 
-    return Metric(name, title, direction, "proportion", lambda c: _div(num(c), den(c)), parts)
+    return Metric(name, title, direction, "proportion", lambda c: _div(num(c), den(c)), parts, task)
+
+
+def _m(c: Cells, k: int) -> np.ndarray:
+    return c.moments[..., k]
+
+
+def _r2(c: Cells) -> np.ndarray:
+    """1 - SSE / SST, SST about the group's own weighted mean (as scikit-learn's r2_score)."""
+    n, yy = _m(c, _MN), _m(c, _MYY)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sst = yy - np.where(n > 0, _m(c, _MY) ** 2 / np.where(n > 0, n, 1), 0.0)
+    constant = sst <= 1e-12 * yy  # every outcome equal (up to rounding): R² is undefined
+    return np.where((n > 0) & (sst > 0) & ~constant, 1 - _div(_m(c, _MSE), sst), np.nan)
+
+
+def _regression(name: str, title: str, direction: Direction, fn: Callable[[Cells], np.ndarray]) -> Metric:
+    return Metric(name, title, direction, "count", fn, None, "regression")
 
 
 def _tn(c: Cells) -> np.ndarray:
@@ -233,6 +261,14 @@ def _table() -> dict[str, Metric]:
                lambda c: _logistic_fit(c, slope=True)[1]),
         Metric("calibration_intercept", "Calibration in the large (intercept with logit offset; 0 is ideal)",
                "none", "score", lambda c: _logistic_fit(c, slope=False)[0]),
+        _regression("mae", "Mean absolute error", "lower", lambda c: _div(_m(c, _MAE), _m(c, _MN))),
+        _regression("rmse", "Root mean squared error", "lower",
+                    lambda c: np.sqrt(_div(_m(c, _MSE), _m(c, _MN)))),
+        _regression("mean_error", "Mean error, prediction - outcome (bias; 0 is ideal)", "none",
+                    lambda c: _div(_m(c, _ME), _m(c, _MN))),
+        _regression("r2", "Coefficient of determination (R²)", "higher", _r2),
+        p("within_tolerance", "Share of predictions within the tolerance of the outcome", "higher",
+          lambda c: _m(c, _MTOL), lambda c: _m(c, _MN), "regression"),
     ]
     return {m.name: m for m in rows}
 

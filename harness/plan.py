@@ -95,6 +95,9 @@ def check_columns(loaded: LoadedProfile, card: BenchmarkCard, data_columns: list
     known = list(dict.fromkeys([*card.features, *card.sensitive, *card.slices]))
     derived = [d.name for d in profile.derived]
     problems = []
+    if profile.task != card.task:
+        problems.append(f"{source}: task: the profile's task is '{profile.task}' but benchmark '{card.id}' "
+                        f"is for '{card.task}'")
     for i, d in enumerate(profile.derived):
         if d.source not in data_columns:
             problems.append(f"{source}: derived[{i}].source: unknown column '{d.source}'{_hint(d.source, known)}")

@@ -52,18 +52,29 @@ Locate = Callable[[np.ndarray], str]  # positions of bad rows -> where a reader 
 class Predictions:
     """Decisions (and optional scores) for benchmark rows, with where they came from.
 
-    ``source`` holds ``kind``, ``uri``, ``sha256`` (full hex, ``""`` when nothing could
-    be hashed) and ``fingerprint`` (its first 16 characters). Arrays are read-only views.
+    A regression model's predictions are ``value`` (float64), with ``decision`` and
+    ``score`` None. ``source`` holds ``kind``, ``uri``, ``sha256`` (full hex, ``""`` when
+    nothing could be hashed) and ``fingerprint`` (its first 16 characters). Arrays are
+    read-only views.
     """
 
     ids: np.ndarray
-    decision: np.ndarray
+    decision: np.ndarray | None
     score: np.ndarray | None
     source: dict[str, str]
+    value: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n, problems = len(self.ids), []
-        if self.decision.dtype != np.int8 or self.decision.shape != (n,):
+        if self.value is not None:
+            if self.decision is not None or self.score is not None:
+                problems.append("regression predictions (value) cannot also have decisions or scores")
+            elif self.value.dtype != np.float64 or self.value.shape != (n,):
+                problems.append(f"value must be float64 of shape ({n},), found "
+                                f"{self.value.dtype} of shape {self.value.shape}")
+        elif self.decision is None:
+            problems.append("give decisions (classification) or values (regression)")
+        elif self.decision.dtype != np.int8 or self.decision.shape != (n,):
             problems.append(f"decision must be int8 of shape ({n},), found "
                             f"{self.decision.dtype} of shape {self.decision.shape}")
         elif not np.isin(self.decision, (0, 1)).all():
@@ -80,11 +91,13 @@ class Predictions:
                             f"{list(get_args(SourceKind))}")
         if problems:
             raise PredictionsError("invalid Predictions: " + "; ".join(problems))
-        for name in ("ids", "decision", "score"):
+        for name in ("ids", "decision", "score", "value"):
             object.__setattr__(self, name, _read_only(getattr(self, name)))
 
     def frame(self) -> pd.DataFrame:
-        """Columns ``id``, ``decision`` and, when there are scores, ``score``."""
+        """Columns ``id``, ``decision`` and, when there are scores, ``score``; or ``id``, ``prediction``."""
+        if self.value is not None:
+            return pd.DataFrame({"id": self.ids, "prediction": self.value})
         columns = {"id": self.ids, "decision": self.decision}
         if self.score is not None:
             columns["score"] = self.score
@@ -119,10 +132,12 @@ def fingerprint(obj_or_path: object) -> str:
 
 
 def predict(model: object, inputs: pd.DataFrame, ids: np.ndarray, *,
-            trusted: Sequence[str] = ()) -> Predictions:
+            trusted: Sequence[str] = (), task: str = "binary_classification") -> Predictions:
     """Run ``model`` on ``inputs`` (one row per id) and check what it returns.
 
-    ``trusted`` names extra types a ``.skops`` file may load; other routes ignore it.
+    ``trusted`` names extra types a ``.skops`` file may load; other routes ignore it. For
+    ``task="regression"`` the model's ``predict`` (or the callable) gives one finite
+    number per row.
     """
     if not isinstance(inputs, pd.DataFrame):
         raise PredictionsError(f"inputs must be a pandas DataFrame, found {type(inputs).__name__}")
@@ -132,10 +147,17 @@ def predict(model: object, inputs: pd.DataFrame, ids: np.ndarray, *,
                                "expected one id per input row")
     runnable, kind, uri, sha256 = _resolve(model, trusted)
     who = f"model {kind} {uri}"
-    raw_decisions, raw_scores = _run(runnable, inputs, kind=kind, who=who)
 
     def locate(at: np.ndarray) -> str:
         return f"positions {at.tolist()} (ids {ids[at].tolist()})"
+
+    source = {"kind": kind, "uri": uri, "sha256": sha256, "fingerprint": sha256[:16]}
+    if task == "regression":
+        raw = _run_regression(runnable, inputs, kind=kind, who=who)
+        values = _one_per_row(raw, n=len(ids), what="predictions", who=who)
+        value = _scores(values, values, who=who, locate=locate, what="prediction")
+        return Predictions(ids=ids.copy(), decision=None, score=None, source=source, value=value)
+    raw_decisions, raw_scores = _run(runnable, inputs, kind=kind, who=who)
 
     values = _one_per_row(raw_decisions, n=len(ids), what="decisions", who=who)
     decision = _decisions(values, values, who=who, locate=locate)
@@ -143,23 +165,34 @@ def predict(model: object, inputs: pd.DataFrame, ids: np.ndarray, *,
     if raw_scores is not None:
         values = _one_per_row(raw_scores, n=len(ids), what="scores", who=who)
         score = _scores(values, values, who=who, locate=locate)
-    source = {"kind": kind, "uri": uri, "sha256": sha256, "fingerprint": sha256[:16]}
     return Predictions(ids=ids.copy(), decision=decision, score=score, source=source)
 
 
-def read_predictions(path: str | Path, *, expected_ids: np.ndarray) -> Predictions:
+def read_predictions(path: str | Path, *, expected_ids: np.ndarray,
+                     task: str = "binary_classification") -> Predictions:
     """Read declared predictions (columns ``id``, ``decision``, optional ``score``).
 
+    For ``task="regression"`` the columns are ``id`` and ``prediction`` (a finite number).
     Rows are matched to ``expected_ids`` by value and returned in their order; ids
     not expected are ignored, but every row of the file must be valid.
     """
     path, expected_ids = Path(path), np.asarray(expected_ids)
     data = _read_bytes(path)
-    table = _parse_table(data, path)
+    regression = task == "regression"
+    table = _parse_table(data, path, required=("id", "prediction") if regression else ("id", "decision"))
     who = f"predictions file {path}"
     locate = partial(_where, csv=not path.name.lower().endswith(".parquet"))
     keys, expected_keys, hint = _id_keys(table["id"], expected_ids, who=who, locate=locate)
     _check_unique(keys, who=who, locate=locate)
+    sha256 = hashlib.sha256(data).hexdigest()
+    source = {"kind": "file", "uri": str(path), "sha256": sha256, "fingerprint": sha256[:16]}
+    if regression:
+        column = table["prediction"]
+        value = _scores(_numbers(column, booleans=False), column.to_numpy(), who=who, locate=locate,
+                        what="prediction")
+        rows = pd.Index(keys).get_indexer(expected_keys)
+        _check_present(rows, expected_ids, who=who, hint=hint)
+        return Predictions(ids=expected_ids.copy(), decision=None, score=None, source=source, value=value[rows])
     column = table["decision"]
     decision = _decisions(_numbers(column, booleans=True), column.to_numpy(),
                           who=who, locate=locate)
@@ -170,8 +203,6 @@ def read_predictions(path: str | Path, *, expected_ids: np.ndarray) -> Predictio
                         who=who, locate=locate)
     rows = pd.Index(keys).get_indexer(expected_keys)
     _check_present(rows, expected_ids, who=who, hint=hint)
-    sha256 = hashlib.sha256(data).hexdigest()
-    source = {"kind": "file", "uri": str(path), "sha256": sha256, "fingerprint": sha256[:16]}
     return Predictions(ids=expected_ids.copy(), decision=decision[rows],
                        score=None if score is None else score[rows], source=source)
 
@@ -261,6 +292,20 @@ def _run(model: object, inputs: pd.DataFrame, *, kind: SourceKind,
         raise ModelError(f"{who} failed on {len(inputs)} rows: {problem}") from exc
 
 
+def _run_regression(model: object, inputs: pd.DataFrame, *, kind: SourceKind, who: str) -> object:
+    """Raw predicted values; any exception from the model becomes a ModelError."""
+    try:
+        out = model(inputs) if kind == "callable" else model.predict(inputs)  # type: ignore[operator,attr-defined]
+    except Exception as exc:  # noqa: BLE001 - the vendor's model may raise anything
+        raise ModelError(f"{who} failed on {len(inputs)} rows: {type(exc).__name__}: {exc}") from exc
+    if isinstance(out, pd.DataFrame):
+        if out.shape[1] != 1:
+            raise PredictionsError(f"{who} returned a table with columns {list(out.columns)}; "
+                                   "expected one column of predicted values")
+        out = out.iloc[:, 0]
+    return out
+
+
 def _split_table(out: object, *, who: str) -> tuple[object, object | None]:
     """Split a table output (pyfunc models) into decisions and ``probability`` scores."""
     if not isinstance(out, pd.DataFrame):
@@ -312,7 +357,8 @@ def _decisions(values: np.ndarray, found: np.ndarray, *, who: str, locate: Locat
     return values.astype(np.float64).astype(np.int8)
 
 
-def _scores(values: np.ndarray, found: np.ndarray, *, who: str, locate: Locate) -> np.ndarray:
+def _scores(values: np.ndarray, found: np.ndarray, *, who: str, locate: Locate,
+            what: str = "score") -> np.ndarray:
     """``values`` as finite float64; ``found`` holds what the source gave, for the message."""
     if values.dtype.kind in "biuf":
         scores = values.astype(np.float64)
@@ -322,7 +368,7 @@ def _scores(values: np.ndarray, found: np.ndarray, *, who: str, locate: Locate) 
     if bad.any():
         at = np.flatnonzero(bad)[:SHOWN]
         raise PredictionsError(
-            f"{who}: score is not a finite number on {bad.sum()} of {len(values)} rows, first "
+            f"{who}: {what} is not a finite number on {bad.sum()} of {len(values)} rows, first "
             f"at {locate(at)}: found {found[at].tolist()}; expected finite numbers")
     return scores
 
@@ -356,7 +402,7 @@ def _read_bytes(path: Path) -> bytes:
         raise PredictionsError(f"cannot read predictions file {path}: {problem}") from exc
 
 
-def _parse_table(data: bytes, path: Path) -> pd.DataFrame:
+def _parse_table(data: bytes, path: Path, required: tuple[str, ...] = ("id", "decision")) -> pd.DataFrame:
     """The table in ``data``; CSV ids are kept as text so leading zeros survive."""
     parquet = path.name.lower().endswith(".parquet")
     try:
@@ -369,11 +415,11 @@ def _parse_table(data: bytes, path: Path) -> pd.DataFrame:
         problem = f"{type(exc).__name__}: {exc}"
         kind = "Parquet" if parquet else "CSV"
         raise PredictionsError(f"cannot parse predictions file {path} as {kind}: {problem}") from exc
-    missing = [column for column in ("id", "decision") if column not in table.columns]
+    missing = [column for column in required if column not in table.columns]
     if missing:
+        expected = "id, decision and optionally score" if "decision" in required else "id and prediction"
         raise PredictionsError(f"predictions file {path} lacks required column(s) {missing}; "
-                               f"found columns {list(table.columns)}; expected id, decision "
-                               "and optionally score")
+                               f"found columns {list(table.columns)}; expected {expected}")
     return table
 
 

@@ -89,6 +89,7 @@ class Requirement(_Frozen):
     exclude_below_share: float = Field(0.0, ge=0, lt=1)
     min_support: Support = Support()
     interval: IntervalMethod | None = None
+    tolerance: float | None = Field(None, gt=0)  # within_tolerance: |prediction - outcome| <= tolerance
     weighted: bool = False
     blocking: bool | None = None
     references: list[str] = []
@@ -118,6 +119,10 @@ class Requirement(_Frozen):
             raise ValueError(f"'significance' applies to {sorted(RELATIVE)}, found metric '{self.metric}'")
         if self.blocking and self.threshold is None:
             raise ValueError("a blocking requirement needs a 'threshold'")
+        if (self.base_metric == "within_tolerance") != (self.tolerance is not None):
+            raise ValueError("metric 'within_tolerance' needs 'tolerance' (the largest accepted |prediction - "
+                             "outcome|)" if self.tolerance is None else
+                             f"'tolerance' only applies to metric 'within_tolerance', found '{self.base_metric}'")
         return self
 
     @property
@@ -213,7 +218,7 @@ class Profile(_Frozen):
     effective_from: dt.date
     enforcement_from: dt.date
     benchmark: BenchmarkRef
-    task: Literal["binary_classification"]
+    task: Literal["binary_classification", "regression"]
     model_inputs: ModelInputs = ModelInputs()
     derived: list[DerivedColumn] = []
     inference: Inference
@@ -274,13 +279,29 @@ def parse_profile(text: str, *, source: str = "<profile>") -> Profile:
         raise ProfileError(f"{source}:1: expected a mapping of profile fields, found {type(data).__name__}")
     try:
         profile = Profile.model_validate(data)
-        errors = _independence_checks(profile)
+        errors = _task_checks(profile) + _independence_checks(profile)
     except ValidationError as exc:
         errors = exc.errors()
     if errors:
         problems = [_describe(err, node, source) for err in errors]
         raise ProfileError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems) from None
     return profile
+
+
+def _task_checks(profile: Profile) -> list[dict[str, Any]]:
+    """Every metric must belong to the profile's task; regression has no positive class."""
+    errors = []
+    for i, req in enumerate(profile.requirements):
+        task = METRICS[req.base_metric].task
+        if task != profile.task:
+            field = "of" if req.metric in RELATIVE else "metric"
+            hint = " (give 'of' with a regression metric)" if field == "of" and req.of is None else ""
+            errors.append(_error(("requirements", i, field), f"metric '{req.base_metric}' is for task '{task}', "
+                                 f"but the profile's task is '{profile.task}'{hint}"))
+        if profile.task == "regression" and (req.min_support.positives or req.min_support.negatives):
+            errors.append(_error(("requirements", i, "min_support"), "a regression outcome has no positives or "
+                                 "negatives; give min_support.rows only"))
+    return errors
 
 
 def _independence_checks(profile: Profile) -> list[dict[str, Any]]:

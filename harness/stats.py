@@ -33,6 +33,7 @@ __all__ = [
     "ScoreGrid",
     "UNKNOWN",
     "build_atoms",
+    "build_regression_atoms",
     "family_cells",
     "family_name",
     "merge_atoms",
@@ -43,6 +44,7 @@ UNKNOWN = "(unknown)"
 DEFAULT_BINS = 10_000
 _SEP = " × "
 _L, _D, _S, _W, _C, _N = "__label", "__decision", "__score", "__weight", "__cluster", "__n"
+_Y, _P = "__outcome", "__prediction"  # regression atoms: the outcome and the prediction, exact
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,18 @@ class AtomTable:
     def n_rows(self) -> int:
         return int(self.count.sum())
 
+    @property
+    def is_regression(self) -> bool:
+        return _Y in self.frame
+
+    @cached_property
+    def outcome(self) -> np.ndarray:
+        return self.frame[_Y].to_numpy(np.float64)
+
+    @cached_property
+    def prediction(self) -> np.ndarray:
+        return self.frame[_P].to_numpy(np.float64)
+
 
 def _collapse(frame: pd.DataFrame, groups: Sequence[str], spec: GridSpec, exact: bool) -> AtomTable:
     """Sum counts per distinct key; bin the scores once they outgrow the grid.
@@ -174,6 +188,32 @@ def build_atoms(
         cols[_C] = pd.Series(cluster).astype("string").to_numpy(dtype=object)
     cols[_N] = np.ones(n, dtype=np.int64)
     return _collapse(pd.DataFrame(cols), list(groups.columns), spec, True)
+
+
+def build_regression_atoms(
+    groups: pd.DataFrame,
+    outcome: np.ndarray,
+    prediction: np.ndarray,
+    *,
+    weight: np.ndarray | None = None,
+    cluster: np.ndarray | None = None,
+) -> AtomTable:
+    """Atoms of a regression benchmark: distinct (groups, outcome, prediction, weight, cluster).
+
+    Outcomes and predictions are kept exactly, so every regression metric is exact; with
+    continuous values nearly every row is its own atom.
+    """
+    n = len(outcome)
+    cols: dict[str, np.ndarray] = {
+        c: groups[c].astype("string").fillna(UNKNOWN).to_numpy(dtype=object) for c in groups.columns
+    }
+    cols[_Y] = np.asarray(outcome, dtype=np.float64)
+    cols[_P] = np.asarray(prediction, dtype=np.float64)
+    cols[_W] = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+    if cluster is not None:
+        cols[_C] = pd.Series(cluster).astype("string").to_numpy(dtype=object)
+    cols[_N] = np.ones(n, dtype=np.int64)
+    return _collapse(pd.DataFrame(cols), list(groups.columns), GridSpec(), True)
 
 
 def merge_atoms(tables: Iterable[AtomTable]) -> AtomTable:
@@ -225,6 +265,25 @@ class GroupCells:
                         table.weight if weighted else None)
         return out.reshape(*counts.shape[:-1], self.n_groups, 2, self.n_bins)
 
+    def moments(self, table: AtomTable, counts: np.ndarray, *, weighted: bool,
+                tolerance: float | None) -> np.ndarray:
+        """Regression sums per group (see ``metrics.MOMENTS``): shape (..., G, 7)."""
+        error = table.prediction - table.outcome
+        centred = table.outcome - self._group_means(table)[np.maximum(self.atom_group, 0)]
+        within = np.zeros_like(error) if tolerance is None else (np.abs(error) <= tolerance).astype(np.float64)
+        base = table.weight if weighted else np.ones_like(error)
+        features = (np.ones_like(error), error, np.abs(error), error**2, centred, centred**2, within)
+        out = [sum_cells(self.atom_group, self.n_groups, counts, base * f) for f in features]
+        return np.stack(out, axis=-1)
+
+    def _group_means(self, table: AtomTable) -> np.ndarray:
+        """Each group's mean outcome over the benchmark: fixed constants the moments are taken about."""
+        known = self.atom_group >= 0
+        rows = np.bincount(self.atom_group[known], weights=table.count[known], minlength=self.n_groups)
+        total = np.bincount(self.atom_group[known], weights=(table.count * table.outcome)[known],
+                            minlength=self.n_groups)
+        return np.where(rows > 0, total / np.where(rows > 0, rows, 1), 0.0)
+
     def sample(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
         """Unweighted score-bin totals over every row, unknown categories included (LL144's median)."""
         return sum_cells(table.score_bin.astype(np.int64), self.n_bins, counts, None)
@@ -271,6 +330,8 @@ def family_cells(table: AtomTable, columns: Sequence[str]) -> GroupCells:
         names = [labels[i] for i in order]
         group = np.full(n_atoms, -1, dtype=np.int64)
         group[~unknown] = rank[inverse]
+    if table.is_regression:
+        return GroupCells(family_name(columns), names, group, 0, np.full(n_atoms, -1, dtype=np.int64), None)
     n_bins = 0 if table.grid is None else table.grid.values.size
     label, decision = table.label.astype(np.int64), table.decision.astype(np.int64)
     known = group >= 0

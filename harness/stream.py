@@ -19,13 +19,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .benchmark import ROW_ID, BenchmarkCard, assign_split, load_card
+from .benchmark import ROW_ID, BenchmarkCard, assign_split, label_values, load_card
 from .errors import BenchmarkError, InputError
 from .evidence import sha256_file
 from .plan import add_derived, group_columns
 from .predictors import Predictions, predict
 from .profile import Profile
-from .stats import AtomTable, GridSpec, build_atoms, merge_atoms
+from .stats import AtomTable, GridSpec, build_atoms, build_regression_atoms, merge_atoms
 
 __all__ = ["Part", "Source", "StreamJob", "dask_statistics", "open_source", "stream_statistics"]
 
@@ -155,13 +155,16 @@ class StreamJob:
         add_derived(self.profile, frame)
         inputs = frame[[*self.card.features, *(s for s in self.card.sensitive
                                                if s in self.profile.model_inputs.allow_sensitive)]]
-        preds = predict(self.model, inputs, frame[id_col].to_numpy())
+        preds = predict(self.model, inputs, frame[id_col].to_numpy(), task=self.profile.task)
         return self._atoms(frame, preds), preds.frame()
 
     def _atoms(self, frame: pd.DataFrame, preds: Predictions) -> AtomTable:
-        label = (frame[self.card.label.column] == self.card.label.positive).to_numpy(np.int8)
+        label = label_values(self.card, frame)
         weight = pd.to_numeric(frame[self.card.weight]).to_numpy(np.float64) if self.needs_weights else None
         cluster = frame[self.card.cluster].to_numpy() if self.profile.inference.bootstrap.unit == "cluster" else None
+        if self.profile.task == "regression":
+            return build_regression_atoms(frame[group_columns(self.profile)], label, preds.value, weight=weight,
+                                          cluster=cluster)
         score = preds.score if self.needs_score else None
         return build_atoms(frame[group_columns(self.profile)], label, preds.decision, score=score,
                            weight=weight, cluster=cluster, spec=self.spec)

@@ -65,10 +65,13 @@ def _recompute(bundle: Path, manifest: dict[str, Any]) -> list[str]:
     frame = pd.read_parquet(bundle / "predictions.parquet")
     if not np.array_equal(frame["id"].to_numpy(), plan.benchmark.ids):
         return problems + ["predictions.parquet: its ids differ from the benchmark rows of the recorded split"]
-    preds = Predictions(ids=frame["id"].to_numpy(), decision=frame["decision"].to_numpy(np.int8),
-                        score=frame["score"].to_numpy(np.float64) if "score" in frame else None,
-                        source={"kind": "file", "uri": str(bundle / "predictions.parquet"), "sha256": "",
-                                "fingerprint": ""})
+    source = {"kind": "file", "uri": str(bundle / "predictions.parquet"), "sha256": "", "fingerprint": ""}
+    if "prediction" in frame:
+        preds = Predictions(ids=frame["id"].to_numpy(), decision=None, score=None, source=source,
+                            value=frame["prediction"].to_numpy(np.float64))
+    else:
+        preds = Predictions(ids=frame["id"].to_numpy(), decision=frame["decision"].to_numpy(np.int8),
+                            score=frame["score"].to_numpy(np.float64) if "score" in frame else None, source=source)
     outcome = measure_and_judge(plan, preds)
     problems += _compare_measurements(outcome.measurements, bundle / "measurements.csv")
     stored_verdicts = pd.read_csv(bundle / "verdicts.csv", keep_default_na=False)

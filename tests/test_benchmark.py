@@ -299,13 +299,13 @@ def test_dropped_column_listed_elsewhere(resume_copy: Path) -> None:
 
 
 def test_several_card_problems_are_reported_together_with_lines(resume_copy: Path) -> None:
-    _edit_card(resume_copy, "task: binary_classification", "task: regression\ncolour: red")
+    _edit_card(resume_copy, "task: binary_classification", "task: ranking\ncolour: red")
     with pytest.raises(BenchmarkError) as info:
         load_benchmark(resume_copy)
     card = resume_copy / "benchmark.yaml"
     assert str(info.value).splitlines() == [
         f"{card}: 2 problems in the card:",
-        f"  {card}:4: task: input should be 'binary_classification'; found 'regression'",
+        f"  {card}:4: task: input should be 'binary_classification' or 'regression'; found 'ranking'",
         f"  {card}:5: colour: unknown key 'colour'; did you mean 'cluster'? valid choices: id, "
         "version, title, task, description, files, id_column, label, features, sensitive, "
         "slices, weight, cluster, dropped, split, source, citation, licence",

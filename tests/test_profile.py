@@ -42,12 +42,12 @@ BAD = [
     ("  - {id: R1, title: t, metric: selection_rat}\n",
      ["p.yaml:14: requirements[0].metric: unknown metric 'selection_rat'; did you mean 'selection_rate'? valid choices: "
       "accuracy, auroc, average_precision, balanced_accuracy, brier, calibration_intercept, "
-      "calibration_slope, difference, ece, f1, fnr, fpr, impact_ratio, npv, oe_ratio, ppv, prevalence, "
-      "scoring_rate, selection_rate, sensitivity, specificity"]),
+      "calibration_slope, difference, ece, f1, fnr, fpr, impact_ratio, mae, mean_error, npv, oe_ratio, ppv, "
+      "prevalence, r2, rmse, scoring_rate, selection_rate, sensitivity, specificity, within_tolerance"]),
     ("  - id: R1\n    title: t\n    metric: impact_ratio\n    groups: [race]\n    treshold: {min: 0.8}\n",
      ["p.yaml:18: requirements[0].treshold: unknown field; did you mean 'threshold'? valid choices: blocking, "
       "description, exclude_below_share, groups, id, interval, metric, min_support, null_threshold, of, "
-      "on_breach, references, rule, significance, threshold, title, weighted"]),
+      "on_breach, references, rule, significance, threshold, title, tolerance, weighted"]),
     ("  - id: R1\n    title: t\n    metric: accuracy\n    threshold: {min: eighty}\n",
      ["p.yaml:17: requirements[0].threshold.min: Input should be a valid number, unable to parse string as a "
       "number, found 'eighty'"]),
