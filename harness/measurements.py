@@ -233,7 +233,7 @@ def _resample(profile: Profile, table: AtomTable, views: list[View]) -> None:
             v.draws.append(v.interval_values(table, batch, memo))
     bca = [v for v in boot if v.interval == "bootstrap_bca"]
     if bca:
-        for counts, weights in jackknife_counts(table.count, cluster=scheme["cluster"]):
+        for counts, weights in jackknife_counts(table.count, cluster=scheme["cluster"], seed=opts.seed):
             memo = {}
             for v in bca:
                 v.jack.append(v.interval_values(table, counts, memo))

@@ -219,3 +219,41 @@ def test_impact_ratio_replicates_keep_the_comparator_fixed():
     draws = rng.binomial(3000, y[g == "b"].mean(), 20000) / rng.binomial(3000, top, 20000)
     lo, hi = np.quantile(draws, [0.025, 0.975])  # the fixed-comparator bootstrap, drawn independently
     assert b["ci_low"] == pytest.approx(lo, abs=0.01) and b["ci_high"] == pytest.approx(hi, abs=0.01)
+
+
+def test_grouped_jackknife_beyond_the_unit_limit_gives_nearly_the_exact_bca(monkeypatch):
+    """Over JACKKNIFE_UNITS atoms, BCa's acceleration comes from a delete-a-group jackknife."""
+    import harness.resampling as rs
+
+    rng = np.random.default_rng(21)
+    n = 3000
+    y = (rng.random(n) < 0.3).astype(int)
+    s = 1 / (1 + np.exp(-(rng.normal(0, 1, n) + 1.2 * y)))  # 3,000 distinct scores: 3,000 atoms
+    table = build_atoms(pd.DataFrame({"g": ["a"] * n}), y, (s > 0.5).astype(int), score=s)
+    req = [{"id": "auc", "title": "t", "metric": "auroc", "interval": "bootstrap_bca"}]
+    grouped = measure(_profile(req), table)[0]
+    counts = [c for c, _ in rs.jackknife_counts(table.count, seed=3)]
+    assert sum(len(c) for c in counts) == rs.JACKKNIFE_UNITS  # groups, not one table per atom
+    removed = np.concatenate(counts).sum(axis=1)
+    assert set(np.unique(table.count.sum() - removed)) <= {n // 2000, n // 2000 + 1}  # equal sizes, to one row
+    monkeypatch.setattr(rs, "JACKKNIFE_UNITS", 10_000)
+    exact = measure(_profile(req), table)[0]
+    width = exact["ci_high"][0] - exact["ci_low"][0]
+    assert abs(grouped["ci_low"][0] - exact["ci_low"][0]) < 0.02 * width
+    assert abs(grouped["ci_high"][0] - exact["ci_high"][0]) < 0.02 * width
+
+
+def test_grouped_jackknife_estimates_the_acceleration_of_a_skewed_mean():
+    """Mean of exponential rows: acceleration = skewness / (6 sqrt(n)) = 2 / (6 sqrt(n))."""
+    from harness.resampling import JACKKNIFE_UNITS, _acceleration
+
+    rng = np.random.default_rng(0)
+    x = np.sort(rng.exponential(1.0, 6000))
+    count = rng.integers(1, 4, x.size)
+    values, weights = [], []
+    for counts, w in jackknife_counts(count, seed=3):
+        values.append((counts * x).sum(axis=1) / counts.sum(axis=1))
+        weights.append(w)
+    assert sum(map(len, values)) == JACKKNIFE_UNITS
+    grouped = _acceleration(np.concatenate(values), np.concatenate(weights))
+    assert grouped == pytest.approx(2 / (6 * np.sqrt(count.sum())), rel=0.3)
