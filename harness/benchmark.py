@@ -369,16 +369,21 @@ def _unit_key(value: object) -> str:
 
 
 def assign_split(units: Iterable[object], *, salt: str, test_share: float) -> np.ndarray:
-    """'test' or 'development' per unit: sha256('<salt>:<unit>') read as a fraction of 1."""
-    cache: dict[str, str] = {}
-    out: list[str] = []
-    for unit in units:
-        key = _unit_key(unit)
-        if key not in cache:
-            digest = hashlib.sha256(f"{salt}:{key}".encode()).hexdigest()
-            cache[key] = "test" if int(digest[:15], 16) / 16**15 < test_share else "development"
-        out.append(cache[key])
-    return np.array(out, dtype=object)
+    """'test' or 'development' per unit: sha256('<salt>:<unit>') read as a fraction of 1.
+
+    The fraction is the digest's first 15 hex digits (60 bits) over 16**15; each distinct
+    unit is hashed once.
+    """
+    series = units if isinstance(units, pd.Series) else pd.Series(list(units), dtype=object)
+    codes, uniques = pd.factorize(series, sort=False)
+    if np.asarray(uniques).dtype.kind in "iu":
+        keys = np.asarray(uniques).astype(str).tolist()
+    else:
+        keys = [_unit_key(u) for u in uniques]
+    head = b"".join(hashlib.sha256(f"{salt}:{key}".encode()).digest()[:8] for key in keys)
+    first60 = np.frombuffer(head, dtype=">u8") >> np.uint64(4)
+    labels = np.where(first60.astype(np.float64) / 16.0**15 < test_share, "test", "development").astype(object)
+    return labels[codes]
 
 
 def _combined_sha256(files: Sequence[DataFile], hashes: Sequence[str]) -> str:

@@ -412,3 +412,23 @@ def test_several_files_are_concatenated_and_hashed_together(tmp_path: Path) -> N
     assert len(bench.frame) == 7874 and list(bench.frame.index) == list(range(7874))
     assert bench.sha256 == hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
     assert np.array_equal(bench.split, load_benchmark("flchain-mayo").split)
+
+
+def test_assign_split_follows_its_definition_for_every_kind_of_unit() -> None:
+    """sha256('<salt>:<unit>'), first 15 hex digits as a fraction of 16**15, against the share."""
+    import hashlib
+
+    rng = np.random.default_rng(5)
+    ints = rng.integers(0, 10**12, 3000)
+    mixed = [*ints[:50].tolist(), 7.0, 2.5, "ad-17", "ad-17", 12, np.int64(12), *[f"id{k}" for k in range(40)]]
+
+    def definition(unit: object) -> str:
+        key = str(int(unit)) if isinstance(unit, (int, np.integer)) or (
+            isinstance(unit, float) and unit.is_integer()) else (repr(unit) if isinstance(unit, float) else str(unit))
+        digest = hashlib.sha256(f"salt-1:{key}".encode()).hexdigest()
+        return "test" if int(digest[:15], 16) / 16**15 < 0.3 else "development"
+
+    for units in (ints, mixed, pd.Series(ints)):
+        got = assign_split(units, salt="salt-1", test_share=0.3)
+        assert got.tolist() == [definition(u) for u in list(units)]
+    assert 0.25 < np.mean(assign_split(ints, salt="salt-1", test_share=0.3) == "test") < 0.35
