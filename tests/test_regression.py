@@ -273,3 +273,15 @@ def test_regression_card_refuses_a_positive_class_and_text_outcomes(tmp_path):
     with pytest.raises(BenchmarkError, match="task 'regression' has a numeric outcome, not a positive class; "
                                              "found positive: 1"):
         load_benchmark(tmp_path / "bench")
+
+
+@pytest.mark.parametrize("engine", ["stream", "dask"])
+def test_regression_engines_equal_local_bit_for_bit(tmp_path, engine):
+    rows = make_rows(6, sizes={"a": 700, "b": 500, "c": 300})
+    sha = _benchmark(tmp_path / "bench", rows)
+    path = _run_profile(tmp_path, tmp_path / "bench", sha)
+    model = LinearRegression().fit(rows[["x"]], rows["y"])
+    local = harness.evaluate(path, model=model, out=tmp_path / "local", tracking=False)
+    other = harness.evaluate(path, model=model, out=tmp_path / engine, tracking=False, engine=engine,
+                             chunk_rows=317)
+    pd.testing.assert_frame_equal(other.measurements, local.measurements, check_exact=True)
