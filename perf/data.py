@@ -9,9 +9,13 @@ differently in each group; the decision is ``score > 0.5``.
 ``write_benchmark`` writes the rows as a Parquet file in row groups, a benchmark card
 (``benchmark.yaml``, with the file's real SHA-256) and a sector profile that names the
 card's folder, so ``harness.evaluate`` and ``oversight run`` accept them as they are.
-Run as a script to write all three plus a predictions file::
+``write_benchmark_chunked`` writes the same kind of file piece by piece (each piece drawn
+from its own generator), so a 20,000,000-row file never exists as one frame in memory.
+``linear_model`` is a model for the engines that run one (stream, Dask): elementwise, a
+few numpy operations per chunk. Run as a script to write all three plus a predictions file::
 
     .venv/bin/python perf/data.py --rows 1000000 --out /tmp/synthetic-perf
+    .venv/bin/python perf/data.py --rows 20000000 --piece-rows 1000000 --out /tmp/big   # card and profile, no predictions
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ import pyarrow.parquet as pq
 import yaml
 
 __all__ = [
-    "BENCHMARK_ID", "FEATURES", "GROUPS", "METRICS", "Synthetic", "generate", "profile_text",
-    "write_benchmark",
+    "BENCHMARK_ID", "FEATURES", "GROUPS", "METRICS", "Synthetic", "generate", "linear_model", "profile_text",
+    "write_benchmark", "write_benchmark_chunked",
 ]
 
 BENCHMARK_ID = "synthetic-perf"
@@ -69,7 +73,7 @@ class Synthetic:
         return self.frame["y"].to_numpy(np.int8)
 
 
-def generate(n: int, *, seed: int = 0) -> Synthetic:
+def generate(n: int, *, seed: int | tuple[int, ...] = 0) -> Synthetic:
     """``n`` rows drawn from one ``default_rng(seed)`` in a fixed order."""
     rng = np.random.default_rng(seed)
     sex = rng.choice(len(SEXES), size=n, p=SEX_SHARE)
@@ -95,6 +99,17 @@ def generate(n: int, *, seed: int = 0) -> Synthetic:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
+
+
+def linear_model(inputs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(decision, score) from the four features: the synthetic score without its group terms.
+
+    A plain function, so the harness runs it as a ``callable`` model and Dask workers
+    import it by name; vectorised, so inference costs little next to the statistics.
+    """
+    x = inputs[list(FEATURES)].to_numpy(np.float64)
+    score = np.clip(_sigmoid(x @ COEF - 1.0), 1e-9, 1 - 1e-9)
+    return (score > 0.5).astype(np.int8), score
 
 
 def _sha256(path: Path) -> str:
@@ -172,9 +187,39 @@ def write_benchmark(folder: str | Path, synth: Synthetic, *, replicates: int = 1
     data = folder / "data.parquet"
     table = pa.Table.from_pandas(synth.frame, preserve_index=False)
     pq.write_table(table, data, row_group_size=ROW_GROUP)
+    return _describe(folder, data, len(synth.frame), replicates=replicates, interval=interval)
+
+
+def write_benchmark_chunked(folder: str | Path, rows: int, *, seed: int = 0, piece_rows: int = 1_000_000,
+                            replicates: int = 1000, interval: str | None = "bootstrap_percentile") -> tuple[Path, Path]:
+    """Like ``write_benchmark`` for ``rows`` rows, generated and written ``piece_rows`` at a time.
+
+    Piece ``i`` is ``generate(piece_rows, seed=(seed, i))``: the rows depend on ``seed`` and
+    ``piece_rows`` (not the same rows as ``generate(rows, seed=seed)``), and only one piece
+    is in memory at a time. Row groups of ``ROW_GROUP`` rows, as ``write_benchmark``.
+    """
+    folder = Path(folder).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    data = folder / "data.parquet"
+    writer = None
+    try:
+        for i, start in enumerate(range(0, rows, piece_rows)):
+            piece = generate(min(piece_rows, rows - start), seed=(seed, i))
+            table = pa.Table.from_pandas(piece.frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(data, table.schema)
+            writer.write_table(table.cast(writer.schema), row_group_size=ROW_GROUP)
+    finally:
+        if writer is not None:
+            writer.close()
+    return _describe(folder, data, rows, replicates=replicates, interval=interval)
+
+
+def _describe(folder: Path, data: Path, rows: int, *, replicates: int, interval: str | None) -> tuple[Path, Path]:
+    """Write the card (with the file's SHA-256) and the profile next to ``data``."""
     sha = _sha256(data)
     card = folder / "benchmark.yaml"
-    card.write_text(yaml.safe_dump(_card(data.name, sha, len(synth.frame)), sort_keys=False))
+    card.write_text(yaml.safe_dump(_card(data.name, sha, rows), sort_keys=False))
     profile = folder / "profile.yaml"
     profile.write_text(profile_text(str(folder), sha, replicates=replicates, interval=interval))
     return card, profile
@@ -193,7 +238,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, help="folder to write (created)")
+    parser.add_argument("--piece-rows", type=int, help="generate and write this many rows at a time "
+                        "(write_benchmark_chunked; other rows than one piece; no predictions file)")
     args = parser.parse_args()
+    if args.piece_rows:
+        card, profile = write_benchmark_chunked(args.out, args.rows, seed=args.seed, piece_rows=args.piece_rows)
+        print(f"card:        {card}\nprofile:     {profile}")
+        return
     synth = generate(args.rows, seed=args.seed)
     card, profile = write_benchmark(args.out, synth)
     preds = write_predictions(args.out, synth)
