@@ -14,6 +14,7 @@ import io
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -400,9 +401,15 @@ class Benchmark:
     card: BenchmarkCard
     root: Path
     frame: pd.DataFrame
-    split: np.ndarray
     sha256: str
     file_sha256: tuple[str, ...]
+
+    @cached_property
+    def split(self) -> np.ndarray:
+        """'test' or 'development' per row, from its unit; computed only when a split is asked for."""
+        spec = self.card
+        unit = self.frame[spec.cluster if spec.split.unit == "cluster" else self.id_column]
+        return assign_split(unit, salt=spec.split.salt, test_share=spec.split.test_share)
 
     @property
     def id(self) -> str:
@@ -440,8 +447,7 @@ class Benchmark:
         if which == "all":
             return self
         keep = self.split == which
-        frame = self.frame.loc[keep].reset_index(drop=True)
-        return replace(self, frame=frame, split=self.split[keep])
+        return replace(self, frame=self.frame.loc[keep].reset_index(drop=True))
 
     def model_inputs(self, allow_sensitive: Sequence[str] = ()) -> pd.DataFrame:
         """Features, plus the sensitive columns a profile allows, in card order."""
@@ -490,7 +496,5 @@ def load_benchmark(ref: str | Path, *, verify: bool = True) -> Benchmark:
     frame = raw.drop(columns=[d.column for d in spec.dropped])
     if spec.id_column is None:
         frame[ROW_ID] = np.arange(len(frame), dtype=np.int64)
-    unit = frame[spec.cluster if spec.split.unit == "cluster" else spec.id_column or ROW_ID]
-    split = assign_split(unit, salt=spec.split.salt, test_share=spec.split.test_share)
-    return Benchmark(card=spec, root=card_path.parent.resolve(), frame=frame, split=split,
+    return Benchmark(card=spec, root=card_path.parent.resolve(), frame=frame,
                      sha256=_combined_sha256(spec.files, hashes), file_sha256=tuple(hashes))

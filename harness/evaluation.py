@@ -121,8 +121,17 @@ def _streamed(loaded: LoadedProfile, model: Any, split: str | None, *, engine: s
     src = {"kind": loaded_model.kind, "uri": loaded_model.uri, "sha256": loaded_model.sha256,
            "fingerprint": loaded_model.sha256[:16]}
     subject = Subject(source.id, source.sha256, chosen, table.n_rows, source.files(), source.root,
-                      source.card.label.column, pd.read_parquet(path).head(1000), src)
+                      source.card.label.column, _head(path, 1000), src)
     return table, subject, path
+
+
+def _head(path: Path, rows: int) -> pd.DataFrame:
+    """The first rows of a Parquet file, without reading the rest."""
+    import pyarrow.parquet as pq
+
+    reader = pq.ParquetFile(path, pre_buffer=False)
+    batch = next(reader.iter_batches(batch_size=rows), None)
+    return pd.DataFrame() if batch is None else batch.to_pandas()
 
 
 def evaluate(

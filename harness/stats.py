@@ -142,25 +142,43 @@ class AtomTable:
         return self.frame[_P].to_numpy(np.float64)
 
 
-def _collapse(frame: pd.DataFrame, groups: Sequence[str], spec: GridSpec, exact: bool) -> AtomTable:
+def _collapse(frame: pd.DataFrame, groups: Sequence[str], spec: GridSpec, exact: bool,
+              labels: dict[str, np.ndarray] | None = None) -> AtomTable:
     """Sum counts per distinct key; bin the scores once they outgrow the grid.
 
     Text columns are grouped by their codes in sorted order, which orders the atoms exactly
     as sorting the text would, so the table is the same whatever the row order or chunking.
+    ``labels`` gives, for columns that already hold such codes, the text of each code.
     """
     if _S in frame and exact and frame[_S].nunique() > spec.bins:
         frame = frame.assign(**{_S: spec.bin_midpoints(frame[_S].to_numpy(np.float64))})
         exact = False
     keys = [c for c in frame.columns if c != _N]
     text = [c for c in keys if c in groups or c == _C]
-    codes, names = {}, {}
+    names = dict(labels or {})
+    codes = {}
     for c in text:
-        codes[c], names[c] = pd.factorize(frame[c].to_numpy(dtype=object), sort=True)
-    coded = frame.assign(**codes) if text else frame
+        if c not in names:
+            codes[c], names[c] = pd.factorize(frame[c].to_numpy(dtype=object), sort=True)
+    coded = frame.assign(**codes) if codes else frame
     agg = coded.groupby(keys, sort=True, dropna=False, observed=True)[_N].sum().reset_index()
     for c in text:
         agg[c] = np.asarray(names[c], dtype=object)[agg[c].to_numpy()]
     return AtomTable(agg, tuple(groups), spec, exact)
+
+
+def _text_codes(column: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a column's values read as text (missing: UNKNOWN), numbered in sorted order of the text.
+
+    Only the distinct values are converted to text, so a column of millions of rows is never
+    turned into Python strings row by row.
+    """
+    series = column if isinstance(column, pd.Series) else pd.Series(column)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    text = pd.Series(uniques).astype("string").fillna(UNKNOWN).to_numpy(dtype=object)
+    text = np.append(text, UNKNOWN)  # code -1 (missing) reads the last entry
+    rank, names = pd.factorize(text, sort=True)
+    return rank[codes].astype(np.int64), np.asarray(names, dtype=object)
 
 
 def build_atoms(
@@ -176,18 +194,26 @@ def build_atoms(
     """Collapse rows into atoms, sorted so the table is the same for any row order."""
     spec = spec or GridSpec()
     n = len(label)
-    cols: dict[str, np.ndarray] = {
-        c: groups[c].astype("string").fillna(UNKNOWN).to_numpy(dtype=object) for c in groups.columns
-    }
+    cols, labels = _coded_groups(groups, cluster)
     cols[_L] = np.asarray(label, dtype=np.int8)
     cols[_D] = np.asarray(decision, dtype=np.int8)
     if score is not None:
         cols[_S] = np.asarray(score, dtype=np.float64)
     cols[_W] = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
-    if cluster is not None:
-        cols[_C] = pd.Series(cluster).astype("string").to_numpy(dtype=object)
+    if _C in cols:
+        cols[_C] = cols.pop(_C)  # the cluster after the row's values, as in every atom table
     cols[_N] = np.ones(n, dtype=np.int64)
-    return _collapse(pd.DataFrame(cols), list(groups.columns), spec, True)
+    return _collapse(pd.DataFrame(cols), list(groups.columns), spec, True, labels)
+
+
+def _coded_groups(groups: pd.DataFrame, cluster: np.ndarray | None) -> tuple[dict, dict[str, np.ndarray]]:
+    cols: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
+    for c in groups.columns:
+        cols[c], labels[c] = _text_codes(groups[c])
+    if cluster is not None:
+        cols[_C], labels[_C] = _text_codes(np.asarray(cluster))
+    return cols, labels
 
 
 def build_regression_atoms(
@@ -204,16 +230,14 @@ def build_regression_atoms(
     continuous values nearly every row is its own atom.
     """
     n = len(outcome)
-    cols: dict[str, np.ndarray] = {
-        c: groups[c].astype("string").fillna(UNKNOWN).to_numpy(dtype=object) for c in groups.columns
-    }
+    cols, labels = _coded_groups(groups, cluster)
     cols[_Y] = np.asarray(outcome, dtype=np.float64)
     cols[_P] = np.asarray(prediction, dtype=np.float64)
     cols[_W] = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
-    if cluster is not None:
-        cols[_C] = pd.Series(cluster).astype("string").to_numpy(dtype=object)
+    if _C in cols:
+        cols[_C] = cols.pop(_C)
     cols[_N] = np.ones(n, dtype=np.int64)
-    return _collapse(pd.DataFrame(cols), list(groups.columns), GridSpec(), True)
+    return _collapse(pd.DataFrame(cols), list(groups.columns), GridSpec(), True, labels)
 
 
 def merge_atoms(tables: Iterable[AtomTable]) -> AtomTable:

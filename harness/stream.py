@@ -94,7 +94,9 @@ def _sequential(source: Source, chunk_rows: int) -> Iterator[tuple[Part, pd.Data
     for f in source.card.files:
         path, start = source.root / f.path, 0
         if f.format == "parquet":
-            batches = (b.to_pandas() for b in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows))
+            # pre_buffer=False: without it pyarrow keeps what it has read, and memory grows with the file.
+            reader = pq.ParquetFile(path, pre_buffer=False)
+            batches = (b.to_pandas() for b in reader.iter_batches(batch_size=chunk_rows))
         else:
             batches = pd.read_csv(path, chunksize=chunk_rows)
         for frame in batches:
@@ -189,28 +191,52 @@ class _PredictionSink:
             self.writer.close()
 
 
-def _merged(tables: list[AtomTable | None]) -> AtomTable:
-    kept = [t for t in tables if t is not None]
-    if not kept:
-        raise InputError("the chosen split of the benchmark has no rows")
-    return merge_atoms(kept)
+class _Merger:
+    """Merges chunk tables as they come, in order, each atom re-sorted O(log chunks) times.
+
+    Chunk tables wait until they hold as many atoms as the merged table, then join it in
+    one merge, so memory stays within about twice the final table plus one chunk.
+    """
+
+    def __init__(self) -> None:
+        self.merged: AtomTable | None = None
+        self.pending: list[AtomTable] = []
+
+    def add(self, table: AtomTable | None) -> None:
+        if table is None:
+            return
+        self.pending.append(table)
+        waiting = sum(len(t.count) for t in self.pending)
+        if self.merged is None or waiting >= len(self.merged.count):
+            self._flush()
+
+    def _flush(self) -> None:
+        tables = ([] if self.merged is None else [self.merged]) + self.pending
+        self.merged = merge_atoms(tables) if len(tables) > 1 else tables[0]
+        self.pending = []
+
+    def result(self) -> AtomTable:
+        if self.pending:
+            self._flush()
+        if self.merged is None:
+            raise InputError("the chosen split of the benchmark has no rows")
+        return self.merged
 
 
 def stream_statistics(job: StreamJob, source: Source, *, chunk_rows: int, predictions_path: Path,
                       progress: Progress | None = None) -> AtomTable:
     """One chunk at a time; merge as we go so memory stays at one chunk plus the atoms."""
-    sink, merged, n_parts = _PredictionSink(predictions_path), None, len(source.parts(chunk_rows))
+    sink, merger, n_parts = _PredictionSink(predictions_path), _Merger(), len(source.parts(chunk_rows))
     try:
         for i, (part, frame) in enumerate(_sequential(source, chunk_rows), 1):
             table, preds = job.statistics_of(part, frame)
             sink.add(preds)
-            if table is not None:
-                merged = table if merged is None else merge_atoms([merged, table])
+            merger.add(table)
             if progress and (i % max(1, n_parts // 10) == 0 or i == n_parts):
                 progress(f"chunk {i}/{n_parts} ({part.offset + part.stop:,} rows read)")
     finally:
         sink.close()
-    return _merged([merged])
+    return merger.result()
 
 
 def dask_statistics(job: StreamJob, source: Source, *, chunk_rows: int, predictions_path: Path,
@@ -226,15 +252,18 @@ def dask_statistics(job: StreamJob, source: Source, *, chunk_rows: int, predicti
             if progress:
                 progress(f"Dask: {len(parts)} partitions on {len(client.scheduler_info()['workers'])} workers")
             futures = client.map(job.statistics, parts, pure=False)
-            results = client.gather(futures)
+            sink, merger = _PredictionSink(predictions_path), _Merger()
+            try:
+                for i, future in enumerate(futures):  # in partition order, one result held at a time
+                    table, preds = future.result()
+                    futures[i] = None
+                    future.release()
+                    sink.add(preds)
+                    merger.add(table)
+            finally:
+                sink.close()
     finally:
         if cluster is not None:
             cluster.close()
-    sink = _PredictionSink(predictions_path)
-    try:
-        for _, preds in results:
-            sink.add(preds)
-    finally:
-        sink.close()
-    return _merged([t for t, _ in results])
+    return merger.result()
 
