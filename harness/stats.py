@@ -17,9 +17,10 @@ merging and then binning. ``ScoreGrid.exact`` records which case applied.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -150,21 +151,60 @@ def _collapse(frame: pd.DataFrame, groups: Sequence[str], spec: GridSpec, exact:
     as sorting the text would, so the table is the same whatever the row order or chunking.
     ``labels`` gives, for columns that already hold such codes, the text of each code.
     """
-    if _S in frame and exact and frame[_S].nunique() > spec.bins:
-        frame = frame.assign(**{_S: spec.bin_midpoints(frame[_S].to_numpy(np.float64))})
-        exact = False
     keys = [c for c in frame.columns if c != _N]
     text = [c for c in keys if c in groups or c == _C]
     names = dict(labels or {})
-    codes = {}
-    for c in text:
-        if c not in names:
-            codes[c], names[c] = pd.factorize(frame[c].to_numpy(dtype=object), sort=True)
-    coded = frame.assign(**codes) if codes else frame
-    agg = coded.groupby(keys, sort=True, dropna=False, observed=True)[_N].sum().reset_index()
-    for c in text:
-        agg[c] = np.asarray(names[c], dtype=object)[agg[c].to_numpy()]
+    codes: dict[str, np.ndarray] = {}
+    for c in keys:
+        if c in names:
+            codes[c] = frame[c].to_numpy()
+            continue
+        values = frame[c].to_numpy(dtype=object) if c in text else frame[c].to_numpy()
+        if c == _S and exact:
+            raw, distinct = pd.factorize(values)
+            if len(distinct) > spec.bins:  # outgrown the grid: bin, then number the bins in use
+                values, exact = spec.bin_midpoints(values.astype(np.float64)), False
+            else:
+                order = np.argsort(distinct, kind="stable")
+                rank = np.empty(len(distinct), dtype=np.int64)
+                rank[order] = np.arange(len(distinct))
+                codes[c], names[c] = rank[raw], np.asarray(distinct)[order]
+                continue
+        codes[c], names[c] = pd.factorize(values, sort=True)
+    agg = _sum_by_codes(codes, names, frame[_N].to_numpy(np.int64), keys)
     return AtomTable(agg, tuple(groups), spec, exact)
+
+
+def _sum_by_codes(codes: dict[str, np.ndarray], names: dict[str, Any], count: np.ndarray,
+                  keys: list[str]) -> pd.DataFrame:
+    """Counts summed per distinct combination of codes, in lexicographic order of the codes.
+
+    The codes of every column are ranks of its sorted distinct values, so one mixed-radix
+    integer per row orders the rows exactly as sorting the values column by column would.
+    """
+    radix = [max(1, len(names[c])) for c in keys]
+    if math.prod(radix) >= 2**62:  # too many combinations for one integer: let pandas group them
+        coded = pd.DataFrame({c: codes[c] for c in keys}).assign(**{_N: count})
+        agg = coded.groupby(keys, sort=True)[_N].sum().reset_index()
+        per_column = {c: agg[c].to_numpy() for c in keys}
+        summed = agg[_N].to_numpy(np.int64)
+    else:
+        key = np.zeros(len(count), dtype=np.int64)
+        for c, r in zip(keys, radix):
+            key = key * r + codes[c].astype(np.int64)
+        if math.prod(radix) <= max(4 * len(count), 1 << 20):  # few possible keys: count them directly
+            totals = np.bincount(key, weights=count, minlength=math.prod(radix))
+            distinct = np.flatnonzero(totals)
+            summed = totals[distinct].astype(np.int64)
+        else:
+            distinct, inverse = np.unique(key, return_inverse=True)
+            summed = np.bincount(inverse, weights=count, minlength=distinct.size).astype(np.int64)
+        per_column = {}
+        for c, r in zip(reversed(keys), reversed(radix)):
+            distinct, per_column[c] = np.divmod(distinct, r)
+    out = {c: np.asarray(names[c])[per_column[c]] for c in keys}
+    out[_N] = summed
+    return pd.DataFrame(out)
 
 
 def _text_codes(column: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
