@@ -179,7 +179,8 @@ def _interval_method(profile: Profile, req: Requirement) -> str:
     analytic_ok = base.kind == "proportion" and req.metric not in RELATIVE and not req.weighted
     clustered = profile.inference.bootstrap.unit == "cluster"
     analytic_default = profile.inference.interval or ("bootstrap_percentile" if clustered else "clopper_pearson")
-    method = req.interval or (analytic_default if analytic_ok else "bootstrap_percentile")
+    relative_default = "bootstrap_percentile" if req.metric in RELATIVE else base.interval
+    method = req.interval or (analytic_default if analytic_ok else relative_default)
     if method in ("wilson", "clopper_pearson") and not analytic_ok:
         raise ProfileError(f"requirement {req.id}: interval '{method}' needs an unweighted proportion "
                            f"metric, found '{req.metric}'{' (weighted)' if req.weighted else ''}; "

@@ -257,3 +257,14 @@ def test_grouped_jackknife_estimates_the_acceleration_of_a_skewed_mean():
     assert sum(map(len, values)) == JACKKNIFE_UNITS
     grouped = _acceleration(np.concatenate(values), np.concatenate(weights))
     assert grouped == pytest.approx(2 / (6 * np.sqrt(count.sum())), rel=0.3)
+
+
+def test_calibration_measures_default_to_bca():
+    rng = np.random.default_rng(2)
+    s = rng.uniform(0.05, 0.95, 400)
+    y = (rng.random(400) < s).astype(int)
+    table = build_atoms(pd.DataFrame({"g": ["a"] * 400}), y, (s > 0.5).astype(int), score=s)
+    req = [{"id": m, "title": "t", "metric": m} for m in ("calibration_slope", "calibration_intercept", "auroc")]
+    out = measure(_profile(req), table)[0].set_index("requirement")["interval"]
+    assert out.to_dict() == {"calibration_slope": "bootstrap_bca", "calibration_intercept": "bootstrap_bca",
+                             "auroc": "bootstrap_percentile"}
