@@ -27,7 +27,7 @@ from engine import harness_run  # noqa: E402
 
 # (module file, function) → what it does; cumulative times, so nested stages overlap.
 STAGES = (
-    ("stats.py", "build_atoms", "build_atoms: rows → atoms (pandas groupby)"),
+    ("stats.py", "build_atoms", "build_atoms: rows → atoms (integer keys, bincount)"),
     ("measurements.py", "measure", "measure: every requirement × group with its interval"),
     ("stats.py", "family_cells", "family_cells: group label of every atom"),
     ("resampling.py", "replicate_counts", "replicate_counts: multinomial draws of atom counts"),
