@@ -135,7 +135,7 @@ def test_profile_validate(tmp_path):
     assert res.exit_code == 2
     assert res.stdout.splitlines() == [f"{HIRING}: ok"]
     assert res.stderr.splitlines() == [
-        f"{bad}:57: requirements[3].metric: unknown metric 'impact_ration'; did you mean 'impact_ratio'? valid choices: "
+        f"{bad}:58: requirements[3].metric: unknown metric 'impact_ration'; did you mean 'impact_ratio'? valid choices: "
         "accuracy, auroc, average_precision, balanced_accuracy, brier, calibration_intercept, "
         "calibration_slope, difference, ece, f1, fnr, fpr, impact_ratio, mae, mean_error, npv, oe_ratio, ppv, "
         "prevalence, r2, rmse, scoring_rate, selection_rate, sensitivity, specificity, within_tolerance"]
