@@ -6,10 +6,13 @@ and MLflow is needed only by the runs that use it.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import re
 import tempfile
-from typing import Any
+import warnings
+from typing import Any, Iterator
 
 import pandas as pd
 
@@ -131,28 +134,49 @@ def _log_dataset(benchmark: Any) -> None:
     mlflow.log_input(dataset, context="evaluation", tags={"oversight.sha256": benchmark.sha256})
 
 
+@contextlib.contextmanager
+def _quiet_mlflow() -> Iterator[None]:
+    """Keep MLflow's database-setup INFO lines and two advisory warnings off the user's terminal."""
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def log_evaluation(bundle: Any, summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame,
                    benchmark: Any, *, tracking_uri: str | None = None) -> str:
     """Log one finished evidence bundle as one MLflow run; return the run id."""
     try:
-        import mlflow
-
-        if tracking_uri:
-            mlflow.set_tracking_uri(tracking_uri)
-        experiment = mlflow.set_experiment(summary["profile"]["id"])
-        name = f"{summary['model']['fingerprint'][:8] or 'predictions'} {summary['policy']['as_of']}"
-        with mlflow.start_run(experiment_id=experiment.experiment_id, run_name=name) as run:
-            mlflow.set_tags(_tags(summary, bundle.manifest_sha256))
-            mlflow.log_params(_params(summary))
-            mlflow.log_metrics(_metrics(measurements))
-            mlflow.log_metric("blocking_failures", int(verdicts.loc[verdicts["blocking"], "status"]
-                                                       .isin(["fail", "flag"]).sum()))
-            _log_dataset(benchmark)
-            mlflow.log_artifacts(str(bundle.path), artifact_path="evidence")
-            return run.info.run_id
+        with _quiet_mlflow():
+            return _log_run(bundle, summary, measurements, verdicts, benchmark, tracking_uri)
     except Exception as exc:
         raise TrackingError(f"MLflow at {tracking_uri or 'the default tracking URI'} refused the run: "
                             f"{type(exc).__name__}: {exc}; the evidence bundle is complete at {bundle.path}") from exc
+
+
+def _log_run(bundle: Any, summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame,
+             benchmark: Any, tracking_uri: str | None) -> str:
+    import mlflow
+
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    experiment = mlflow.set_experiment(summary["profile"]["id"])
+    name = f"{summary['model']['fingerprint'][:8] or 'predictions'} {summary['policy']['as_of']}"
+    with mlflow.start_run(experiment_id=experiment.experiment_id, run_name=name) as run:
+        mlflow.set_tags(_tags(summary, bundle.manifest_sha256))
+        mlflow.log_params(_params(summary))
+        mlflow.log_metrics(_metrics(measurements))
+        mlflow.log_metric("blocking_failures", int(verdicts.loc[verdicts["blocking"], "status"]
+                                                   .isin(["fail", "flag"]).sum()))
+        _log_dataset(benchmark)
+        mlflow.log_artifacts(str(bundle.path), artifact_path="evidence")
+        return run.info.run_id
 
 
 def read_run(run_id: str, *, tracking_uri: str | None = None) -> dict[str, Any]:
