@@ -137,6 +137,8 @@ def _log_dataset(benchmark: Any) -> None:
 @contextlib.contextmanager
 def _quiet_mlflow() -> Iterator[None]:
     """Keep MLflow's database-setup INFO lines and two advisory warnings off the user's terminal."""
+    import mlflow  # noqa: F401 - importing configures MLflow's logger, which this then quiets
+
     logger = logging.getLogger("mlflow")
     level = logger.level
     logger.setLevel(logging.WARNING)
