@@ -285,3 +285,26 @@ def test_regression_engines_equal_local_bit_for_bit(tmp_path, engine):
     other = harness.evaluate(path, model=model, out=tmp_path / engine, tracking=False, engine=engine,
                              chunk_rows=317)
     pd.testing.assert_frame_equal(other.measurements, local.measurements, check_exact=True)
+
+
+def test_regression_model_errors_say_what_the_model_returned():
+    from harness.errors import ModelError
+    from harness.predictors import predict
+
+    inputs = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+    ids = np.array([10, 11, 12])
+
+    def broken(frame):
+        raise RuntimeError("weights not loaded")
+
+    with pytest.raises(ModelError, match=r"model callable .* failed on 3 rows: RuntimeError: weights not loaded"):
+        predict(broken, inputs, ids, task="regression")
+    with pytest.raises(PredictionsError, match=r"returned a table with columns \['a', 'b'\]; expected one column "
+                                               r"of predicted values"):
+        predict(lambda f: pd.DataFrame({"a": [1, 2, 3], "b": [1, 2, 3]}), inputs, ids, task="regression")
+    with pytest.raises(PredictionsError, match=r"prediction is not a finite number on 1 of 3 rows, first at "
+                                               r"positions \[1\] \(ids \[11\]\): found \[inf\]"):
+        predict(lambda f: np.array([1.0, np.inf, 2.0]), inputs, ids, task="regression")
+    out = predict(lambda f: pd.DataFrame({"yhat": [1.5, 2.5, 3.5]}), inputs, ids, task="regression")
+    assert out.value.tolist() == [1.5, 2.5, 3.5] and out.decision is None
+    assert out.frame().columns.tolist() == ["id", "prediction"]
