@@ -21,11 +21,11 @@ from . import __version__
 from .errors import InputError
 from .evidence import Bundle, write_bundle
 from .measurements import measure
-from .plan import Plan, check_columns, check_pinned, make_plan, needs_score, validate_scores
+from .plan import Plan, atoms_of, check_columns, check_pinned, make_plan, validate_scores
 from .predictors import Predictions, load_model, predict, read_predictions
 from .profile import LoadedProfile, Profile, load_profile
 from .report import render_html, render_markdown
-from .stats import AtomTable, GridSpec, build_atoms, build_regression_atoms
+from .stats import AtomTable
 from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
 
 __all__ = ["Evaluation", "Outcome", "VERDICT_COLUMNS", "evaluate", "judge_all", "measure_and_judge"]
@@ -106,9 +106,7 @@ def _streamed(loaded: LoadedProfile, model: Any, split: str | None, *, engine: s
     check_columns(loaded, source.card, source.columns)
     chosen = split or profile.benchmark.split
     loaded_model = load_model(model)
-    opts = profile.inference
-    job = StreamJob(profile, source.card, chosen, loaded_model, GridSpec(opts.score_bins, tuple(opts.score_range)),
-                    needs_score=needs_score(profile), needs_weights=any(r.weighted for r in profile.requirements))
+    job = StreamJob(profile, source.card, chosen, loaded_model)
     path = scratch / "predictions.parquet"
     say(f"benchmark {source.id}: hash verified; {engine} engine, chunks of {chunk_rows:,} rows")
     if engine == "dask":
@@ -225,13 +223,7 @@ class Outcome:
 def atoms_for(plan: Plan, preds: Predictions) -> AtomTable:
     """Sufficient statistics of an in-memory benchmark and its predictions."""
     bench = plan.benchmark
-    opts = plan.profile.inference
-    weight = bench.weights if plan.needs_weights else None
-    cluster = bench.clusters if opts.bootstrap.unit == "cluster" else None
-    if plan.profile.task == "regression":
-        return build_regression_atoms(plan.groups, bench.y, preds.value, weight=weight, cluster=cluster)
-    return build_atoms(plan.groups, bench.y, preds.decision, score=preds.score if plan.needs_score else None,
-                       weight=weight, cluster=cluster, spec=GridSpec(opts.score_bins, tuple(opts.score_range)))
+    return atoms_of(plan.profile, plan.groups, bench.y, preds, weight=bench.weights, cluster=bench.clusters)
 
 
 def judge_table(profile: Profile, table: AtomTable) -> Outcome:

@@ -16,10 +16,12 @@ import pandas as pd
 from .benchmark import Benchmark, BenchmarkCard, load_benchmark
 from .errors import BenchmarkError, PredictionsError, ProfileError
 from .metrics import METRICS
+from .predictors import Predictions
 from .profile import LoadedProfile, Profile
+from .stats import AtomTable, GridSpec, build_atoms, build_regression_atoms
 
 __all__ = [
-    "Plan", "add_derived", "check_columns", "check_pinned", "group_columns", "make_plan", "needs_score",
+    "Plan", "add_derived", "atoms_of", "check_columns", "check_pinned", "group_columns", "make_plan", "needs_score",
     "validate_scores",
 ]
 
@@ -30,8 +32,6 @@ class Plan:
     benchmark: Benchmark  # the rows judged (already subset to the split)
     split: str
     groups: pd.DataFrame  # every grouping column the requirements use, derived bands included
-    needs_score: bool
-    needs_weights: bool
 
     @property
     def profile(self) -> Profile:
@@ -55,8 +55,6 @@ def make_plan(loaded: LoadedProfile, *, split: str | None = None) -> Plan:
         benchmark=bench,
         split=chosen,
         groups=frame[columns],
-        needs_score=needs_score(profile),
-        needs_weights=any(r.weighted for r in profile.requirements),
     )
 
 
@@ -66,6 +64,22 @@ def check_pinned(profile: Profile, found: str) -> None:
             f"benchmark '{profile.benchmark.id}': the profile pins SHA-256 {profile.benchmark.sha256}, "
             f"the benchmark on disk has {found}; the data or the profile changed"
         )
+
+
+def atoms_of(profile: Profile, groups: pd.DataFrame, label: np.ndarray, preds: Predictions, *,
+             weight: np.ndarray | None, cluster: np.ndarray | None) -> AtomTable:
+    """The atom table of rows and their predictions, as the profile's task and grid say.
+
+    ``weight`` and ``cluster`` are the benchmark's columns (or None); they become keys of the
+    atoms only when a requirement is weighted or the bootstrap resamples clusters.
+    """
+    weight = weight if any(r.weighted for r in profile.requirements) else None
+    cluster = cluster if profile.inference.bootstrap.unit == "cluster" else None
+    if profile.task == "regression":
+        return build_regression_atoms(groups, label, preds.value, weight=weight, cluster=cluster)
+    opts = profile.inference
+    return build_atoms(groups, label, preds.decision, score=preds.score if needs_score(profile) else None,
+                       weight=weight, cluster=cluster, spec=GridSpec(opts.score_bins, tuple(opts.score_range)))
 
 
 def needs_score(profile: Profile) -> bool:

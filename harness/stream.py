@@ -22,10 +22,10 @@ import pyarrow.parquet as pq
 from .benchmark import ROW_ID, BenchmarkCard, assign_split, label_values, load_card
 from .errors import BenchmarkError, InputError
 from .evidence import sha256_file
-from .plan import add_derived, group_columns
+from .plan import add_derived, atoms_of, group_columns
 from .predictors import Predictions, predict
 from .profile import Profile
-from .stats import AtomTable, GridSpec, build_atoms, build_regression_atoms, merge_atoms
+from .stats import AtomTable, merge_atoms
 
 __all__ = ["Part", "Source", "StreamJob", "dask_statistics", "open_source", "stream_statistics"]
 
@@ -136,9 +136,6 @@ class StreamJob:
     card: BenchmarkCard
     split: str
     model: Any
-    spec: GridSpec
-    needs_score: bool
-    needs_weights: bool
 
     def statistics(self, part: Part) -> tuple[AtomTable | None, pd.DataFrame]:
         return self.statistics_of(part, _read(part))
@@ -161,15 +158,11 @@ class StreamJob:
         return self._atoms(frame, preds), preds.frame()
 
     def _atoms(self, frame: pd.DataFrame, preds: Predictions) -> AtomTable:
-        label = label_values(self.card, frame)
-        weight = pd.to_numeric(frame[self.card.weight]).to_numpy(np.float64) if self.needs_weights else None
-        cluster = frame[self.card.cluster].to_numpy() if self.profile.inference.bootstrap.unit == "cluster" else None
-        if self.profile.task == "regression":
-            return build_regression_atoms(frame[group_columns(self.profile)], label, preds.value, weight=weight,
-                                          cluster=cluster)
-        score = preds.score if self.needs_score else None
-        return build_atoms(frame[group_columns(self.profile)], label, preds.decision, score=score,
-                           weight=weight, cluster=cluster, spec=self.spec)
+        card = self.card
+        weight = None if card.weight is None else pd.to_numeric(frame[card.weight]).to_numpy(np.float64)
+        cluster = None if card.cluster is None else frame[card.cluster].to_numpy()
+        return atoms_of(self.profile, frame[group_columns(self.profile)], label_values(self.card, frame), preds,
+                        weight=weight, cluster=cluster)
 
 
 class _PredictionSink:
@@ -192,10 +185,12 @@ class _PredictionSink:
 
 
 class _Merger:
-    """Merges chunk tables as they come, in order, each atom re-sorted O(log chunks) times.
+    """Merges chunk tables as they come.
 
     Chunk tables wait until they hold as many atoms as the merged table, then join it in
-    one merge, so memory stays within about twice the final table plus one chunk.
+    one merge: a growing table is re-sorted a logarithmic number of times, one that has
+    stopped growing once per its own size of new atoms rather than at every chunk, and
+    memory stays within about twice the final table plus one chunk.
     """
 
     def __init__(self) -> None:

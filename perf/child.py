@@ -8,7 +8,7 @@ workers), sampled every 0.2 s with psutil. A fresh process per run keeps the fig
 no memory held over from generating the data or from an earlier run.
 
 Inside the child, the stages are timed by wrapping module attributes of the harness for
-the duration of the run (``harness.stream.predict``, ``harness.stream.build_atoms`` ...),
+the duration of the run (``harness.stream.predict``, ``harness.stream.atoms_of`` ...),
 the way ``perf/end_to_end.py`` times ``judge_table``; a name the harness no longer has is
 left alone and its stage is missing from the report. Nested stages overlap (``statistics_of``
 contains ``predict``). Only work in the child's own process is timed: Dask workers' stages
@@ -229,8 +229,9 @@ def _wrap_stages(timer: _Timer, engine: str) -> dict[str, Any]:
     if engine == "stream":
         timer.wrap(hs, "_sequential", "read_chunks", generator=True)
         timer.wrap(hs.StreamJob, "statistics_of")
-        for attr in ("predict", "build_atoms", "add_derived", "assign_split"):
+        for attr in ("predict", "add_derived", "assign_split"):
             timer.wrap(hs, attr)
+        timer.wrap(hs, "atoms_of", "build_atoms")  # rows -> atoms (plan.atoms_of calls stats.build_atoms)
     return captured
 
 
