@@ -232,28 +232,10 @@ def build_atoms(
     spec: GridSpec | None = None,
 ) -> AtomTable:
     """Collapse rows into atoms, sorted so the table is the same for any row order."""
-    spec = spec or GridSpec()
-    n = len(label)
-    cols, labels = _coded_groups(groups, cluster)
-    cols[_L] = np.asarray(label, dtype=np.int8)
-    cols[_D] = np.asarray(decision, dtype=np.int8)
+    values = {_L: np.asarray(label, dtype=np.int8), _D: np.asarray(decision, dtype=np.int8)}
     if score is not None:
-        cols[_S] = np.asarray(score, dtype=np.float64)
-    cols[_W] = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
-    if _C in cols:
-        cols[_C] = cols.pop(_C)  # the cluster after the row's values, as in every atom table
-    cols[_N] = np.ones(n, dtype=np.int64)
-    return _collapse(pd.DataFrame(cols), list(groups.columns), spec, True, labels)
-
-
-def _coded_groups(groups: pd.DataFrame, cluster: np.ndarray | None) -> tuple[dict, dict[str, np.ndarray]]:
-    cols: dict[str, np.ndarray] = {}
-    labels: dict[str, np.ndarray] = {}
-    for c in groups.columns:
-        cols[c], labels[c] = _text_codes(groups[c])
-    if cluster is not None:
-        cols[_C], labels[_C] = _text_codes(np.asarray(cluster))
-    return cols, labels
+        values[_S] = np.asarray(score, dtype=np.float64)
+    return _atoms(groups, values, weight, cluster, spec or GridSpec())
 
 
 def build_regression_atoms(
@@ -269,15 +251,24 @@ def build_regression_atoms(
     Outcomes and predictions are kept exactly, so every regression metric is exact; with
     continuous values nearly every row is its own atom.
     """
-    n = len(outcome)
-    cols, labels = _coded_groups(groups, cluster)
-    cols[_Y] = np.asarray(outcome, dtype=np.float64)
-    cols[_P] = np.asarray(prediction, dtype=np.float64)
+    values = {_Y: np.asarray(outcome, dtype=np.float64), _P: np.asarray(prediction, dtype=np.float64)}
+    return _atoms(groups, values, weight, cluster, GridSpec())
+
+
+def _atoms(groups: pd.DataFrame, values: dict[str, np.ndarray], weight: np.ndarray | None,
+           cluster: np.ndarray | None, spec: GridSpec) -> AtomTable:
+    """Columns in the order of every atom table: groups, the row's values, weight, cluster, count."""
+    n = len(next(iter(values.values())))
+    cols: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
+    for c in groups.columns:
+        cols[c], labels[c] = _text_codes(groups[c])
+    cols.update(values)
     cols[_W] = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
-    if _C in cols:
-        cols[_C] = cols.pop(_C)
+    if cluster is not None:
+        cols[_C], labels[_C] = _text_codes(np.asarray(cluster))
     cols[_N] = np.ones(n, dtype=np.int64)
-    return _collapse(pd.DataFrame(cols), list(groups.columns), GridSpec(), True, labels)
+    return _collapse(pd.DataFrame(cols), list(groups.columns), spec, True, labels)
 
 
 def merge_atoms(tables: Iterable[AtomTable]) -> AtomTable:
