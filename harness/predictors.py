@@ -186,25 +186,25 @@ def read_predictions(path: str | Path, *, expected_ids: np.ndarray,
     _check_unique(keys, who=who, locate=locate)
     sha256 = hashlib.sha256(data).hexdigest()
     source = {"kind": "file", "uri": str(path), "sha256": sha256, "fingerprint": sha256[:16]}
+    decision = score = value = None
     if regression:
         column = table["prediction"]
         value = _scores(_numbers(column, booleans=False), column.to_numpy(), who=who, locate=locate,
                         what="prediction")
-        rows = pd.Index(keys).get_indexer(expected_keys)
-        _check_present(rows, expected_ids, who=who, hint=hint)
-        return Predictions(ids=expected_ids.copy(), decision=None, score=None, source=source, value=value[rows])
-    column = table["decision"]
-    decision = _decisions(_numbers(column, booleans=True), column.to_numpy(),
-                          who=who, locate=locate)
-    score = None
-    if "score" in table.columns:
-        column = table["score"]
-        score = _scores(_numbers(column, booleans=False), column.to_numpy(),
-                        who=who, locate=locate)
+    else:
+        column = table["decision"]
+        decision = _decisions(_numbers(column, booleans=True), column.to_numpy(), who=who, locate=locate)
+        if "score" in table.columns:
+            column = table["score"]
+            score = _scores(_numbers(column, booleans=False), column.to_numpy(), who=who, locate=locate)
     rows = pd.Index(keys).get_indexer(expected_keys)
     _check_present(rows, expected_ids, who=who, hint=hint)
-    return Predictions(ids=expected_ids.copy(), decision=decision[rows],
-                       score=None if score is None else score[rows], source=source)
+
+    def pick(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else values[rows]
+
+    return Predictions(ids=expected_ids.copy(), decision=pick(decision), score=pick(score), source=source,
+                       value=pick(value))
 
 
 # --- model routes ------------------------------------------------------------

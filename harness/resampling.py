@@ -205,10 +205,7 @@ def _grouped_jackknife(count: np.ndarray, cluster: np.ndarray | None,
     k = JACKKNIFE_UNITS
     if cluster is None:
         atom_of_row = np.repeat(np.arange(count.size), count)
-        group = np.empty(atom_of_row.size, dtype=np.int64)
-        group[rng.permutation(atom_of_row.size)] = np.arange(atom_of_row.size) % k
-        order = np.argsort(group, kind="stable")
-        bounds = np.searchsorted(group[order], np.arange(k + 1))
+        shuffled = rng.permutation(atom_of_row.size)  # group j: the rows at positions j, j + k, j + 2k, ...
     else:
         n_clusters = int(cluster.max(initial=0)) + 1
         cluster_group = np.empty(n_clusters, dtype=np.int64)
@@ -220,7 +217,7 @@ def _grouped_jackknife(count: np.ndarray, cluster: np.ndarray | None,
         counts = np.broadcast_to(count, (stop - start, count.size)).copy()
         for j in range(start, stop):
             if cluster is None:
-                removed = atom_of_row[order[bounds[j]:bounds[j + 1]]]
+                removed = atom_of_row[shuffled[j::k]]
                 counts[j - start] -= np.bincount(removed, minlength=count.size)
             else:
                 counts[j - start, atom_group == j] = 0
