@@ -9,9 +9,11 @@ import pytest
 import yaml
 from scipy import stats as st
 
+from harness import resampling
 from harness.measurements import measure
 from harness.profile import parse_profile
 from harness.resampling import (
+    Multinomial,
     clopper_pearson,
     fisher_exact_p,
     katz_log_ratio,
@@ -95,6 +97,62 @@ def test_each_atom_is_drawn_in_proportion_to_its_count() -> None:
     se = np.sqrt(n * p * (1 - p) / b)
     assert np.all(np.abs(draws.mean(axis=0) - COUNTS) <= 5 * se)
     np.testing.assert_allclose(draws.var(axis=0), n * p * (1 - p), rtol=0.05)  # relative SE under 1% each
+
+
+def _chi_square_p(draws: np.ndarray, pmf) -> float:
+    """Goodness of fit of integer ``draws`` to ``pmf``, values of expected count under 5 pooled."""
+    values = np.arange(draws.max() + 2)
+    expected = pmf(values) * draws.size
+    expected[-1] += draws.size - expected.sum()  # the upper tail
+    observed = np.bincount(draws, minlength=values.size).astype(float)
+    keep = expected >= 5
+    pooled_obs = np.append(observed[keep], observed[~keep].sum())
+    pooled_exp = np.append(expected[keep], expected[~keep].sum())
+    if pooled_exp[-1] < 5:
+        pooled_obs[-2] += pooled_obs[-1]
+        pooled_exp[-2] += pooled_exp[-1]
+        pooled_obs, pooled_exp = pooled_obs[:-1], pooled_exp[:-1]
+    return float(st.chisquare(pooled_obs, pooled_exp * pooled_obs.sum() / pooled_exp.sum()).pvalue)
+
+
+# small, medium and large atoms: inversion tables (means up to 256) and numpy's Poisson (above)
+MIXED = np.array([0, 1, 3, 3, 50, 300, 1000, 1])
+
+
+@pytest.mark.parametrize("margin", [resampling.POISSON_MARGIN, 0.0], ids=["default", "half-rejected"])
+def test_multinomial_draws_are_exactly_multinomial(monkeypatch: pytest.MonkeyPatch, margin: float) -> None:
+    """Poisson counts completed to N: each atom's count is Binomial(N, p), pairs covary as -N p p'.
+
+    With a margin of 0 the Poisson total exceeds N in half the replicates, which are drawn
+    again; the result must still be multinomial.
+    """
+    monkeypatch.setattr(resampling, "POISSON_MARGIN", margin)
+    n, b = int(MIXED.sum()), 20_000
+    draws = Multinomial(MIXED)(np.random.default_rng(7), b)
+    assert draws.shape == (b, MIXED.size) and np.all(draws.sum(axis=1) == n)
+    assert np.all(draws[:, MIXED == 0] == 0)
+    for j in (1, 4, 5, 6):
+        p_value = _chi_square_p(draws[:, j], lambda k, j=j: st.binom.pmf(k, n, MIXED[j] / n))
+        assert p_value > 1e-3, (j, p_value)
+    q = (MIXED[4] + MIXED[6]) / n  # a sum of two atoms is Binomial(N, p + p'): checks their covariance
+    assert _chi_square_p(draws[:, 4] + draws[:, 6], lambda k: st.binom.pmf(k, n, q)) > 1e-3
+
+
+def test_poisson_inversion_matches_scipy_for_small_and_large_means() -> None:
+    means = np.array([0.0, 0.05, 1.0, 7.5, 200.0, 400.0])  # 400: numpy's sampler
+    draws = resampling._PoissonInverse(means)(np.random.default_rng(3), 40_000)
+    assert np.all(draws[:, 0] == 0)
+    for j in range(1, means.size):
+        p_value = _chi_square_p(draws[:, j], lambda k, j=j: st.poisson.pmf(k, means[j]))
+        assert p_value > 1e-3, (means[j], p_value)
+
+
+def test_small_benchmarks_use_numpy_multinomial_with_the_same_stream() -> None:
+    small = np.array([3, 5, 2])
+    ours = Multinomial(small)(np.random.default_rng(1), 50)
+    theirs = np.random.default_rng(1).multinomial(10, small / 10, size=50)
+    np.testing.assert_array_equal(ours, theirs)
+    assert np.all(Multinomial(np.zeros(3, dtype=np.int64))(np.random.default_rng(1), 4) == 0)
 
 
 def test_replicates_keep_the_total_and_come_in_batches_of_the_requested_total() -> None:
