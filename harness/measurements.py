@@ -14,6 +14,15 @@ tie at the top (the maximum of two noisy equal rates overestimates both), and le
 the top group without an interval would hide how far below 1 its true ratio may be.
 The same holds for ``difference`` (floored at 0).
 
+Resampling grid. Replicates resample the atoms with scores on the coarser grid of
+``inference.bootstrap.score_bins`` (``stats.coarsen``): the bootstrap's cost follows the
+number of atoms, and the grid's error (about 1e-6 in AUROC at 1,000 bins) is far below the
+Monte Carlo error of a percentile from 1,000 replicates (about 0.09 standard errors).
+Count metrics are unaffected: their cells are the same on both grids. A score metric's
+interval is computed on the coarse grid (BCa against the coarse point estimate) and then
+moved by the difference between the point estimates on the two grids, so it sits around
+the reported (fine-grid) value as the coarse interval sits around the coarse value.
+
 Degenerate bootstraps. When a proportion is observed at 0 or 1, every replicate equals
 it and a bootstrap interval has zero width. Such groups get the Clopper-Pearson interval
 instead, with the effective sample size (Kish's for weighted rows, at most the number
@@ -22,7 +31,7 @@ of clusters under ``unit: cluster``); their ``interval`` column says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -42,7 +51,7 @@ from .resampling import (
     two_proportion_z_p,
     wilson,
 )
-from .stats import AtomTable, GroupCells, family_cells
+from .stats import AtomTable, GroupCells, coarsen, family_cells
 
 __all__ = ["MEASUREMENT_COLUMNS", "View", "measure"]
 
@@ -67,6 +76,7 @@ class View:
     draws: list[np.ndarray] = field(default_factory=list)
     jack: list[np.ndarray] = field(default_factory=list)
     jack_weight: list[np.ndarray] = field(default_factory=list)
+    resampled: np.ndarray | None = None  # interval_values on the resampling grid's atoms
 
     @property
     def relative(self) -> bool:
@@ -227,18 +237,28 @@ def _resample(profile: Profile, table: AtomTable, views: list[View]) -> None:
     if not boot:
         return
     opts = profile.inference.bootstrap
-    scheme = _scheme(profile, table)
-    for batch in replicate_counts(table.count, replicates=opts.replicates, seed=opts.seed, **scheme):
+    grid = coarsen(table, opts.score_bins)
+    cells: dict[str, GroupCells] = {}
+    on_grid = []
+    for v in boot:
+        if grid is not table and v.cells.family not in cells:
+            cells[v.cells.family] = family_cells(grid, v.req.groups)  # same groups: only scores merge
+        on_grid.append(v if grid is table else replace(v, cells=cells[v.cells.family]))
+    scheme = _scheme(profile, grid)
+    for batch in replicate_counts(grid.count, replicates=opts.replicates, seed=opts.seed, **scheme):
         memo: dict = {}
-        for v in boot:
-            v.draws.append(v.interval_values(table, batch, memo))
-    bca = [v for v in boot if v.interval == "bootstrap_bca"]
+        for v in on_grid:
+            v.draws.append(v.interval_values(grid, batch, memo))
+    bca = [v for v in on_grid if v.interval == "bootstrap_bca"]
     if bca:
-        for counts, weights in jackknife_counts(table.count, cluster=scheme["cluster"], seed=opts.seed):
+        for counts, weights in jackknife_counts(grid.count, cluster=scheme["cluster"], seed=opts.seed):
             memo = {}
             for v in bca:
-                v.jack.append(v.interval_values(table, counts, memo))
+                v.jack.append(v.interval_values(grid, counts, memo))
                 v.jack_weight.append(weights)
+    for v, g in zip(boot, on_grid):
+        v.draws, v.jack, v.jack_weight = g.draws, g.jack, g.jack_weight
+        v.resampled = g.interval_values(grid, grid.count)
 
 
 def measure(profile: Profile, table: AtomTable) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -287,11 +307,17 @@ def _inference(v: View, table: AtomTable, confidence: float, clustered: bool):
         ref_name = v.cells.groups[ref] if ref is not None else ""
         if ref is not None and v.req.significance is not None:
             p_val = _p_values(v, table, ref, clustered)
-    if v.interval == "bootstrap_percentile":
-        lo, hi = percentile_interval(np.concatenate(v.draws, axis=0), confidence)
-    elif v.interval == "bootstrap_bca":
-        lo, hi = bca_interval(np.concatenate(v.draws, axis=0), v.interval_values(table, table.count),
-                              np.concatenate(v.jack, axis=0), np.concatenate(v.jack_weight), confidence)
+    if v.interval.startswith("bootstrap"):
+        draws = np.concatenate(v.draws, axis=0)
+        if v.interval == "bootstrap_bca":
+            lo, hi = bca_interval(draws, v.resampled, np.concatenate(v.jack, axis=0),
+                                  np.concatenate(v.jack_weight), confidence)
+        else:
+            lo, hi = percentile_interval(draws, confidence)
+        if v.base.needs_score:  # move the resampling grid's interval to the reported value
+            shift = v.interval_values(table, table.count) - v.resampled
+            shift = np.where(np.isfinite(shift), shift, 0.0)
+            lo, hi = lo + shift, hi + shift
     elif v.interval == "katz_log":
         lo, hi = _katz(v, confidence)
     else:

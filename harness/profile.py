@@ -156,6 +156,9 @@ class Bootstrap(_Frozen):
     seed: int = Field(ge=0)
     unit: Literal["row", "cluster"] = "row"  # cluster: resample the benchmark's units of analysis
     stratify: bool = False  # keep each group's size fixed (groups of all requirement columns)
+    # Replicates see scores on a grid of this many bins (point estimates keep inference.score_bins);
+    # intervals of score metrics are then moved by the point estimate's change (see measurements.py).
+    score_bins: int = Field(1_000, ge=10, le=1_000_000)
 
     @model_validator(mode="after")
     def _one_scheme(self) -> "Bootstrap":

@@ -35,6 +35,7 @@ __all__ = [
     "UNKNOWN",
     "build_atoms",
     "build_regression_atoms",
+    "coarsen",
     "family_cells",
     "family_name",
     "merge_atoms",
@@ -282,6 +283,22 @@ def merge_atoms(tables: Iterable[AtomTable]) -> AtomTable:
     exact = all(t.exact for t in tables)
     frames = [t.frame if exact or not t.exact else _binned(t) for t in tables]
     return _collapse(pd.concat(frames, ignore_index=True), first.groups, first.spec, exact)
+
+
+def coarsen(table: AtomTable, bins: int) -> AtomTable:
+    """The same rows with every score at the midpoint of its bin among ``bins`` equal-width bins.
+
+    The bootstrap resamples this table (its cost follows the number of atoms); ``table``
+    itself comes back when its scores already take at most ``bins`` values. Bins span
+    ``score_range``, widened to the scores if some lie outside it. Only the score column
+    changes, so every count, weight and group total is the same as in ``table``.
+    """
+    if table.grid is None or table.grid.values.size <= bins:
+        return table
+    scores = table.frame[_S].to_numpy(np.float64)
+    lo, hi = table.spec.score_range
+    spec = GridSpec(bins, (min(lo, float(scores.min())), max(hi, float(scores.max()))))
+    return _collapse(table.frame.assign(**{_S: spec.bin_midpoints(scores)}), table.groups, spec, False)
 
 
 def _binned(table: AtomTable) -> pd.DataFrame:

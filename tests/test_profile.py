@@ -147,3 +147,11 @@ def test_methods_assuming_independent_rows_are_refused_under_cluster_resampling(
         f"p.yaml:21: requirements[1].significance.test: 'fisher' {why}; use 'auto' (a cluster-robust "
         "two-proportion z test)",
     ]
+
+
+def test_resampling_grid_needs_at_least_ten_bins():
+    text = HEAD.replace("bootstrap: {replicates: 500, seed: 1}", "bootstrap: {replicates: 500, seed: 1, score_bins: 5}")
+    with pytest.raises(ProfileError) as err:
+        parse_profile(text + "  - {id: R, title: t, metric: auroc}\n", source="p.yaml")
+    assert err.value.problems == [
+        "p.yaml:12: inference.bootstrap.score_bins: Input should be greater than or equal to 10, found 5"]
