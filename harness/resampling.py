@@ -188,7 +188,10 @@ class Multinomial:
         self.fast = self.n >= _MIN_ROWS
         if self.fast:
             self.scale = (self.n - POISSON_MARGIN * np.sqrt(self.n)) / self.n
-            self.ends = np.cumsum(self.count)
+            self.ends = np.cumsum(self.count)  # rows 0..N-1 in atom order: atom j holds ends[j-1]..ends[j]-1
+            self.buckets = 1 << int(np.ceil(np.log2(4 * self.count.size)))
+            first_rows = -(-np.arange(self.buckets, dtype=np.int64) * self.n // self.buckets)
+            self.guide = np.searchsorted(self.ends, first_rows, side="right")  # atom of each bucket's first row
             self.inverse = _PoissonInverse(self.count * self.scale)
 
     def __call__(self, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -201,11 +204,20 @@ class Multinomial:
         while (over := missing < 0).any():  # Poisson total above N: draw those replicates again
             out[over] = self.inverse(rng, int(over.sum()))
             missing = self.n - out.sum(axis=1)
-        rows = rng.integers(0, self.n, size=int(missing.sum()))
-        atom = np.searchsorted(self.ends, rows, side="right")
+        atom = self._atoms_of(rng.integers(0, self.n, size=int(missing.sum())))
         flat = np.repeat(np.arange(size, dtype=np.int64) * self.count.size, missing) + atom
         np.add.at(out.reshape(-1), flat, 1)
         return out
+
+
+    def _atoms_of(self, rows: np.ndarray) -> np.ndarray:
+        """The atom holding each row: the atom of its bucket's first row, then walk up (few steps)."""
+        atom = self.guide[rows * self.buckets // self.n]
+        rest = np.flatnonzero(self.ends[atom] <= rows)
+        while rest.size:
+            atom[rest] += 1
+            rest = rest[self.ends[atom[rest]] <= rows[rest]]
+        return atom
 
 
 class _PoissonInverse:

@@ -265,3 +265,10 @@ def test_percentile_interval_ignores_nan_replicates() -> None:
     np.testing.assert_allclose(hi_all, np.quantile(clean, 0.95, axis=0), **close)
     # the replicates set to NaN were left out, not counted: the full column gives another bound
     assert not np.isclose(lo[0], np.quantile(clean[:, 0], 0.05), rtol=1e-6)
+
+
+def test_rows_map_to_the_atoms_that_hold_them() -> None:
+    count = np.array([0, 5, 1, 0, 0, 130, 2, 7, 0, 1])
+    draw = Multinomial(count)
+    rows = np.arange(count.sum())
+    np.testing.assert_array_equal(draw._atoms_of(rows.copy()), np.repeat(np.arange(count.size), count))
