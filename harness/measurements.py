@@ -31,6 +31,9 @@ of clusters under ``unit: cluster``); their ``interval`` column says so.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -47,7 +50,7 @@ from .resampling import (
     jackknife_counts,
     katz_log_ratio,
     percentile_interval,
-    replicate_counts,
+    Replicates,
     two_proportion_z_p,
     wilson,
 )
@@ -244,11 +247,21 @@ def _resample(profile: Profile, table: AtomTable, views: list[View]) -> None:
         if grid is not table and v.cells.family not in cells:
             cells[v.cells.family] = family_cells(grid, v.req.groups)  # same groups: only scores merge
         on_grid.append(v if grid is table else replace(v, cells=cells[v.cells.family]))
+    for v in on_grid:  # also fills the tables' cached columns before threads read them
+        v.resampled = v.interval_values(grid, grid.count)
     scheme = _scheme(profile, grid)
-    for batch in replicate_counts(grid.count, replicates=opts.replicates, seed=opts.seed, **scheme):
+    reps = Replicates(grid.count, replicates=opts.replicates, seed=opts.seed, **scheme)
+
+    def values(i: int) -> list[np.ndarray]:
         memo: dict = {}
-        for v in on_grid:
-            v.draws.append(v.interval_values(grid, batch, memo))
+        batch = reps.batch(i)
+        return [v.interval_values(grid, batch, memo) for v in on_grid]
+
+    threads = min(len(reps), _threads())
+    with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
+        for out in (pool.map if pool else map)(values, range(len(reps))):
+            for v, x in zip(on_grid, out):
+                v.draws.append(x)
     bca = [v for v in on_grid if v.interval == "bootstrap_bca"]
     if bca:
         for counts, weights in jackknife_counts(grid.count, cluster=scheme["cluster"], seed=opts.seed):
@@ -257,8 +270,14 @@ def _resample(profile: Profile, table: AtomTable, views: list[View]) -> None:
                 v.jack.append(v.interval_values(grid, counts, memo))
                 v.jack_weight.append(weights)
     for v, g in zip(boot, on_grid):
-        v.draws, v.jack, v.jack_weight = g.draws, g.jack, g.jack_weight
-        v.resampled = g.interval_values(grid, grid.count)
+        v.draws, v.jack, v.jack_weight, v.resampled = g.draws, g.jack, g.jack_weight, g.resampled
+
+
+def _threads() -> int:
+    """Threads for the bootstrap: the CPUs this process may use, at most four (numpy frees the GIL
+    while drawing and gathering, not while counting, so more help little)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cpus))
 
 
 def measure(profile: Profile, table: AtomTable) -> tuple[pd.DataFrame, dict[str, int]]:

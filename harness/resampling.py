@@ -2,9 +2,10 @@
 
 The bootstrap draws atom counts from Multinomial(N, count / N), which is in
 distribution exactly a row bootstrap (every row of an atom is interchangeable for
-every statistic we compute). Replicates are drawn in batches from one seeded
-generator, so a rerun with the same seed is identical bit for bit and memory stays
-bounded by ``batch * atoms``.
+every statistic we compute). Replicates are drawn in batches, each from a generator
+seeded from the profile's seed and the batch's number, so a rerun with the same seed is
+identical bit for bit (on any number of threads) and memory stays bounded by
+``batch * atoms`` per thread.
 
 Drawing the multinomial. numpy's ``multinomial`` draws one conditional binomial per atom,
 about 70 to 100 ns each. ``multinomial`` below is exact and several times faster: it draws
@@ -35,6 +36,7 @@ __all__ = [
     "Multinomial",
     "percentile_interval",
     "replicate_counts",
+    "Replicates",
     "two_proportion_z_p",
     "wilson",
 ]
@@ -132,46 +134,56 @@ def fisher_exact_p(x1: int, n1: int, x2: int, n2: int) -> float:
     return float(st.fisher_exact(table, alternative="two-sided").pvalue)
 
 
-def replicate_counts(
-    count: np.ndarray,
-    *,
-    replicates: int,
-    seed: int,
-    cluster: np.ndarray | None = None,
-    strata: np.ndarray | None = None,
-) -> Iterator[np.ndarray]:
-    """Yield batches of bootstrap atom counts, shape (batch, atoms).
+class Replicates:
+    """Bootstrap atom counts in batches of shape (batch, atoms), each batch from its own seeded stream.
 
     Rows (the default): one multinomial over atoms, total fixed at N. Clusters: draw the
     clusters with replacement (a multinomial over clusters with equal probabilities) and
     give each atom its cluster's draw times its count. Strata: one multinomial per stratum,
-    so every stratum keeps its size.
+    so every stratum keeps its size. Batch ``i`` draws from a generator seeded with child
+    ``i`` of ``SeedSequence(seed)``, and batch sizes depend only on the replicates and the
+    atoms, so batches drawn in any order, or on several threads at once, are the same.
     """
-    count = np.asarray(count, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    if cluster is not None:
-        width = int(cluster.max(initial=0)) + 1
-        parts = [(None, Multinomial(np.ones(width, dtype=np.int64)))]
-    elif strata is not None:
-        width = count.size
-        parts = [(idx, Multinomial(count[idx])) for idx in (np.flatnonzero(strata == s) for s in np.unique(strata))]
-    else:
-        width = count.size
-        parts = [(None, Multinomial(count))]
-    batch = max(1, min(replicates, _BATCH_CELLS // max(1, width)))
-    done = 0
-    while done < replicates:
-        size = min(batch, replicates - done)
+
+    def __init__(self, count: np.ndarray, *, replicates: int, seed: int, cluster: np.ndarray | None = None,
+                 strata: np.ndarray | None = None) -> None:
+        self.count = np.asarray(count, dtype=np.int64)
+        self.cluster = cluster
         if cluster is not None:
-            yield parts[0][1](rng, size)[:, cluster] * count
+            width = int(cluster.max(initial=0)) + 1
+            self.parts = [(None, Multinomial(np.ones(width, dtype=np.int64)))]
         elif strata is not None:
-            out = np.zeros((size, count.size), dtype=np.int64)
-            for idx, draw in parts:
-                out[:, idx] = draw(rng, size)
-            yield out
+            width = self.count.size
+            self.parts = [(idx, Multinomial(self.count[idx]))
+                          for idx in (np.flatnonzero(strata == s) for s in np.unique(strata))]
         else:
-            yield parts[0][1](rng, size)
-        done += size
+            width = self.count.size
+            self.parts = [(None, Multinomial(self.count))]
+        batch = max(1, min(replicates, _BATCH_CELLS // max(1, width)))
+        self.sizes = [min(batch, replicates - done) for done in range(0, replicates, batch)]
+        self.seeds = np.random.SeedSequence(seed).spawn(len(self.sizes))
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def batch(self, i: int) -> np.ndarray:
+        rng, size = np.random.default_rng(self.seeds[i]), self.sizes[i]
+        if self.cluster is not None:
+            return self.parts[0][1](rng, size)[:, self.cluster] * self.count
+        if len(self.parts) == 1 and self.parts[0][0] is None:
+            return self.parts[0][1](rng, size)
+        out = np.zeros((size, self.count.size), dtype=np.int64)
+        for idx, draw in self.parts:
+            out[:, idx] = draw(rng, size)
+        return out
+
+
+def replicate_counts(count: np.ndarray, *, replicates: int, seed: int, cluster: np.ndarray | None = None,
+                     strata: np.ndarray | None = None) -> Iterator[np.ndarray]:
+    """The batches of ``Replicates``, in order."""
+    reps = Replicates(count, replicates=replicates, seed=seed, cluster=cluster, strata=strata)
+    for i in range(len(reps)):
+        yield reps.batch(i)
 
 
 POISSON_MARGIN = 4.0  # the Poisson total's mean sits this many standard deviations below N

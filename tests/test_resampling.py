@@ -272,3 +272,34 @@ def test_rows_map_to_the_atoms_that_hold_them() -> None:
     draw = Multinomial(count)
     rows = np.arange(count.sum())
     np.testing.assert_array_equal(draw._atoms_of(rows.copy()), np.repeat(np.arange(count.size), count))
+
+
+def test_batches_are_the_same_in_any_order_and_on_any_number_of_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import measurements
+
+    count = np.arange(1, 3001)  # 3,000 atoms: several batches of 333 replicates
+    reps = resampling.Replicates(count, replicates=1000, seed=5)
+    assert len(reps) > 2
+    forward = [reps.batch(i) for i in range(len(reps))]
+    for i in reversed(range(len(reps))):
+        np.testing.assert_array_equal(reps.batch(i), forward[i])
+    np.testing.assert_array_equal(np.concatenate(forward),
+                                  np.concatenate(list(replicate_counts(count, replicates=1000, seed=5))))
+
+    rng = np.random.default_rng(1)
+    rows = 4000
+    table = build_atoms(pd.DataFrame({"g": rng.choice(["a", "b", "c"], rows)}), rng.integers(0, 2, rows),
+                        rng.integers(0, 2, rows), score=rng.random(rows))
+    profile = parse_profile(yaml.safe_dump({
+        "id": "t", "version": 1, "title": "t", "sector": "t", "authority": "t", "legal_basis": ["t"],
+        "effective_from": "2026-01-01", "enforcement_from": "2026-01-01",
+        "benchmark": {"id": "none", "sha256": "0" * 64}, "task": "binary_classification",
+        "inference": {"bootstrap": {"replicates": 600, "seed": 2}},
+        "requirements": [{"id": m, "title": m, "metric": m, "groups": ["g"], "interval": "bootstrap_percentile"}
+                         for m in ("auroc", "sensitivity", "brier")]}))
+    results = []
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(measurements, "_threads", lambda threads=threads: threads)
+        results.append(measure(profile, table)[0])
+    pd.testing.assert_frame_equal(results[0], results[1], check_exact=True)
+    pd.testing.assert_frame_equal(results[0], results[2], check_exact=True)
