@@ -35,6 +35,7 @@ __all__ = [
     "UNKNOWN",
     "build_atoms",
     "build_regression_atoms",
+    "coarse_index",
     "coarsen",
     "family_cells",
     "family_name",
@@ -299,6 +300,14 @@ def coarsen(table: AtomTable, bins: int) -> AtomTable:
     lo, hi = table.spec.score_range
     spec = GridSpec(bins, (min(lo, float(scores.min())), max(hi, float(scores.max()))))
     return _collapse(table.frame.assign(**{_S: spec.bin_midpoints(scores)}), table.groups, spec, False)
+
+
+def coarse_index(table: AtomTable, coarse: AtomTable) -> np.ndarray:
+    """For each atom of ``table``, the atom of ``coarsen(table, ...)`` that holds its rows."""
+    keys = [c for c in table.frame.columns if c not in (_N, _S)]
+    binned = table.frame[keys].assign(**{_S: coarse.spec.bin_midpoints(table.frame[_S].to_numpy(np.float64))})
+    where = coarse.frame[keys + [_S]].reset_index(names="__atom")
+    return binned.merge(where, on=keys + [_S], how="left")["__atom"].to_numpy(np.int64)
 
 
 def _binned(table: AtomTable) -> pd.DataFrame:

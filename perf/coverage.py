@@ -188,7 +188,7 @@ def scenarios() -> list[Scenario]:
     out += [_ratio({"A": 0.10, "B": 0.07, "C": 0.10}, n) for n in (200, 2000)]
     out += [_auroc(a, n) for a in (0.75, 0.90) for n in (100, 1000)]
     if "calibration_slope" in METRICS:
-        out += [_slope(0.8, n) for n in (200, 500)]
+        out += [_slope(0.8, n) for n in (200, 500, 5000)]  # 5,000 distinct scores: the resampling grid
     out += [_clustered(icc) for icc in (0.05, 0.2)]
     return out
 

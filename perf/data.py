@@ -145,12 +145,16 @@ def _card(data_name: str, sha256: str, rows: int) -> dict:
 
 
 def profile_text(benchmark_ref: str, sha256: str, *, replicates: int = 1000, seed: int = 1,
-                 interval: str | None = "bootstrap_percentile") -> str:
+                 interval: str | None = "bootstrap_percentile", resample_bins: int | None = None) -> str:
     """A sector profile with one requirement per metric, each by sex × race (``THRESHOLDS``).
 
     ``interval`` applies to every requirement (None keeps the harness's default:
-    Clopper-Pearson for proportions, the bootstrap for the rest).
+    Clopper-Pearson for proportions, the bootstrap for the rest); ``resample_bins`` sets
+    ``inference.bootstrap.score_bins`` (None keeps the harness's default).
     """
+    bootstrap = {"replicates": replicates, "seed": seed}
+    if resample_bins is not None:
+        bootstrap["score_bins"] = resample_bins
     reqs = []
     for name in METRICS:
         req = {"id": f"R-{name}", "title": name, "metric": name, "groups": list(GROUPS), **THRESHOLDS.get(name, {})}
@@ -168,7 +172,7 @@ def profile_text(benchmark_ref: str, sha256: str, *, replicates: int = 1000, see
         "enforcement_from": "2026-01-01",
         "benchmark": {"id": benchmark_ref, "sha256": sha256, "split": "all"},
         "task": "binary_classification",
-        "inference": {"confidence": 0.95, "bootstrap": {"replicates": replicates, "seed": seed}},
+        "inference": {"confidence": 0.95, "bootstrap": bootstrap},
         "requirements": reqs,
     }
     return yaml.safe_dump(profile, sort_keys=False)

@@ -31,7 +31,8 @@ from data import GROUPS, METRICS, Synthetic, generate, profile_text  # noqa: E40
 
 from harness.measurements import measure  # noqa: E402
 from harness.profile import parse_profile  # noqa: E402
-from harness.stats import build_atoms  # noqa: E402
+from harness.profile import Bootstrap  # noqa: E402
+from harness.stats import AtomTable, build_atoms, coarsen  # noqa: E402
 
 SCORE_METRICS = ("auroc", "brier", "ece", "oe_ratio")
 TARGET_SECONDS = 1.0
@@ -47,12 +48,17 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
 
 # --- the harness -------------------------------------------------------------------------
 
-def harness_run(synth: Synthetic, *, replicates: int, seed: int) -> tuple[pd.DataFrame, int]:
-    """Measurements of every metric by sex × race, and the number of atoms."""
+def harness_run(synth: Synthetic, *, replicates: int, seed: int) -> tuple[pd.DataFrame, AtomTable]:
+    """Measurements of every metric by sex × race, and the atom table."""
     profile = parse_profile(profile_text("synthetic-perf", "0" * 64, replicates=replicates, seed=seed))
     table = build_atoms(synth.frame[list(GROUPS)], synth.y, synth.decision, score=synth.score)
     measurements, _unknown = measure(profile, table)
-    return measurements, len(table.count)
+    return measurements, table
+
+
+def resampled_atoms(table: AtomTable) -> int:
+    """Atoms the bootstrap resamples: the table on the default resampling grid."""
+    return len(coarsen(table, Bootstrap.model_fields["score_bins"].default).count)
 
 
 # --- fairlearn, with scikit-learn metrics where they exist ------------------------------
@@ -159,10 +165,11 @@ def run(*, rows: int = 1_000_000, replicates: int = 1000, repeats: int = 5, boot
     harness_run(generate(10_000, seed=seed + 1), replicates=100, seed=seed)  # imports, caches
     harness_s, harness_cpu = [], []
     for _ in range(repeats):
-        seconds, cpu, (measurements, atoms) = _timed(lambda: harness_run(synth, replicates=replicates, seed=seed))
+        seconds, cpu, (measurements, table) = _timed(lambda: harness_run(synth, replicates=replicates, seed=seed))
         harness_s.append(seconds)
         harness_cpu.append(cpu)
-        print(f"  harness: {seconds:.2f} s, {cpu:.2f} s CPU ({atoms:,} atoms)", file=sys.stderr)
+        print(f"  harness: {seconds:.2f} s, {cpu:.2f} s CPU ({len(table.count):,} atoms)", file=sys.stderr)
+    atoms, resampled = len(table.count), resampled_atoms(table)
     fair_s: dict[int, list[float]] = {}
     fair_cpu: dict[int, list[float]] = {}
     by_group = None
@@ -184,7 +191,7 @@ def run(*, rows: int = 1_000_000, replicates: int = 1000, repeats: int = 5, boot
     speedup = fairlearn_full / harness_median
     return {
         "rows": rows, "groups": int(synth.frame.groupby(list(GROUPS)).ngroups), "metrics": len(METRICS),
-        "replicates": replicates, "atoms": atoms,
+        "replicates": replicates, "atoms": atoms, "resampled_atoms": resampled,
         "harness_seconds": harness_s, "harness_median_s": harness_median,
         "harness_cpu_seconds": harness_cpu, "harness_cpu_median_s": statistics.median(harness_cpu),
         "fairlearn_seconds": {str(k): v for k, v in fair_s.items()},

@@ -137,7 +137,8 @@ def _engine_row(e: dict[str, Any]) -> str:
     k1, k2 = list(e["fairlearn_median_s"])
     return (
         f"| engine: {e['rows']:,} rows, {e['groups']} groups, {e['metrics']} metrics per group, "
-        f"{e['replicates']:,} bootstrap replicates ({e['atoms']:,} atoms) "
+        f"{e['replicates']:,} bootstrap replicates ({e['atoms']:,} atoms; "
+        f"{e.get('resampled_atoms', e['atoms']):,} on the resampling grid) "
         f"| {e['harness_median_s']:.2f} s (median of {len(e['harness_seconds'])}; "
         f"{e['harness_cpu_median_s']:.2f} s CPU) "
         f"| fairlearn `MetricFrame`: n_boot={k1} {e['fairlearn_median_s'][k1]:.0f} s, n_boot={k2} "
@@ -174,7 +175,9 @@ def _engine_details(e: dict[str, Any], t: dict[str, Any], p: dict[str, Any]) -> 
         f"evidence bundle and an MLflow run.",
         "",
         f"Where the engine's time goes (cProfile, {p['rows']:,} rows, {p['replicates']:,} replicates, "
-        f"{p['atoms']:,} atoms; {p['wall_s']:.1f} s without the profiler, {p['profiled_s']:.1f} s with it):",
+        f"{p['atoms']:,} atoms, {p.get('resampled_atoms', p['atoms']):,} resampled; {p['wall_s']:.2f} s without the "
+        f"profiler on {p.get('threads', 1)} threads, {p.get('one_thread_s', p['wall_s']):.2f} s on one, "
+        f"{p['profiled_s']:.2f} s profiled on one):",
         "",
         "| stage (cumulative; nested stages overlap) | calls | seconds | share |",
         "|---|---:|---:|---:|",
@@ -186,8 +189,14 @@ def _engine_details(e: dict[str, Any], t: dict[str, Any], p: dict[str, Any]) -> 
           for h in p["hottest_own_time"]),
     ]
     if p.get("grid_sweep"):
-        lines += ["", "The same measurement on coarser score grids (one run each; errors against scikit-learn "
-                  "on the exact scores, largest over the groups):", "", _sweep(p["grid_sweep"])]
+        sys.path.insert(0, str(HERE))
+        from profile_engine import sweep_table
+
+        lines += ["", "Resampling grids (`inference.bootstrap.score_bins`; one run each). The gap: largest over "
+                  "the 10 groups of the distance between an interval endpoint on that grid (moved by the point "
+                  "estimates' difference) and on the default 10,000-bin point grid, from the same replicates "
+                  "summed into the coarser atoms; in brackets, as a share of the interval's width:", "",
+                  sweep_table(p["grid_sweep"])]
     return lines
 
 
@@ -287,14 +296,6 @@ def _dask_details(d: dict[str, Any]) -> list[str]:
 
 
 _ROWS = {"engine": _engine_row, "end_to_end": _e2e_row, "streaming": _streaming_row, "dask_scale": _dask_rows}
-
-
-def _sweep(sweep: list[dict[str, Any]]) -> str:
-    lines = ["| `inference.score_bins` | atoms | build_atoms + measure | max abs error AUROC | Brier |",
-             "|---:|---:|---:|---:|---:|"]
-    lines += [f"| {x['score_bins']:,} | {x['atoms']:,} | {x['wall_s']:.1f} s | {x['max_abs_error']['auroc']:.1e} "
-              f"| {x['max_abs_error']['brier']:.1e} |" for x in sweep]
-    return "\n".join(lines)
 
 
 def _code(r: dict[str, Any], names: list[str]) -> str:

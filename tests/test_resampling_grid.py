@@ -11,7 +11,7 @@ from harness.measurements import measure
 from harness.metrics import METRICS, Cells
 from harness.profile import parse_profile
 from harness.resampling import percentile_interval, replicate_counts
-from harness.stats import AtomTable, build_atoms, coarsen, family_cells
+from harness.stats import AtomTable, build_atoms, coarse_index, coarsen, family_cells
 
 ROWS = 20_000
 
@@ -49,6 +49,9 @@ def test_coarsen_merges_scores_only() -> None:
     assert not fine.grid.exact and fine.grid.values.size > 50
     assert coarse.grid.values.size <= 50 and len(coarse.count) < len(fine.count)
     assert coarse.n_rows == fine.n_rows == ROWS
+    index = coarse_index(fine, coarse)
+    np.testing.assert_array_equal(np.bincount(index, weights=fine.count, minlength=len(coarse.count)), coarse.count)
+    np.testing.assert_array_equal(coarse.frame["group"].to_numpy()[index], fine.frame["group"].to_numpy())
     np.testing.assert_array_equal(_conf(coarse), _conf(fine))
     # every row's score moved by at most half a coarse bin: the means agree to 1/100
     assert abs(np.average(coarse.frame["__score"], weights=coarse.count) - s.mean()) <= 0.01
@@ -69,10 +72,7 @@ def _paired(fine: AtomTable, bins: int, metric: str, replicates: int = 1000):
     """Percentile intervals of ``metric`` on the fine grid, and on the coarse grid moved by the point
     estimates' difference, from the same replicates (coarse counts are sums of fine counts)."""
     coarse = coarsen(fine, bins)
-    key = ["group", "__label", "__decision", "__weight"]
-    binned = fine.frame.assign(__score=coarse.spec.bin_midpoints(fine.frame["__score"].to_numpy()))
-    index = binned[key + ["__score"]].merge(
-        coarse.frame[key + ["__score"]].reset_index(), on=key + ["__score"], how="left")["index"].to_numpy()
+    index = coarse_index(fine, coarse)
     fn = METRICS[metric].fn
 
     def values(table: AtomTable, counts: np.ndarray) -> np.ndarray:
