@@ -259,7 +259,7 @@ def _table() -> dict[str, Metric]:
         Metric("scoring_rate", "Scoring rate (share above the full-sample median score)", "none", "score",
                _scoring_rate),
         # Fitted slopes are biased in small samples; BCa corrects what the percentile interval
-        # repeats (coverage 94.0% against 92.8% at 200 rows: docs/coverage.md).
+        # repeats (coverage 94.3% against 92.9% at 200 rows: docs/coverage.md).
         Metric("calibration_slope", "Calibration slope (1 is ideal)", "none", "score",
                lambda c: _logistic_fit(c, slope=True)[1], interval="bootstrap_bca"),
         Metric("calibration_intercept", "Calibration in the large (intercept with logit offset; 0 is ideal)",
