@@ -8,15 +8,16 @@ identical bit for bit (on any number of threads) and memory stays bounded by
 ``batch * atoms`` per thread.
 
 Drawing the multinomial. numpy's ``multinomial`` draws one conditional binomial per atom,
-about 70 to 100 ns each. ``multinomial`` below is exact and several times faster: it draws
-independent Poisson counts with means ``count * L / N`` for a total mean L = N - 4 sqrt(N),
-then adds the N - S rows still missing (S the Poisson total) as N - S rows drawn uniformly
-from the benchmark. Given S = s, Poisson counts are Multinomial(s, p) (p = count / N), and
-adding an independent Multinomial(N - s, p) gives Multinomial(N, p), whatever s; a
-replicate whose Poisson total exceeds N (probability about 3e-5) is drawn again, which
-conditions on S <= N and so keeps the result exact. The Poisson counts come from inverting
-each distinct mean's cumulative distribution (atoms share few distinct counts), one
-uniform number per atom; large means use numpy's Poisson sampler.
+about 70 to 100 ns each on the machine of perf/README.md. ``Multinomial`` below is exact
+and several times faster: it draws independent Poisson counts with means ``count * L / N``
+for a total mean L = N - 4 sqrt(N), then adds the N - S rows still missing (S the Poisson
+total) as N - S rows drawn uniformly from the benchmark. Given S = s, Poisson counts are
+Multinomial(s, p) (p = count / N), and adding an independent Multinomial(N - s, p) gives
+Multinomial(N, p), whatever s; a replicate whose Poisson total exceeds N (probability
+about 3e-5) is drawn again, which conditions on S <= N and so keeps the result exact. The
+Poisson counts come from inverting each distinct mean's cumulative distribution (atoms
+share few distinct counts), one uniform number per atom; large means use numpy's Poisson
+sampler.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ __all__ = [
     "wilson",
 ]
 
-_BATCH_CELLS = 1_000_000  # replicate × atom integers held at once (1.16 s against 1.40 s at 4,000,000: perf/engine.py)
+_BATCH_CELLS = 1_000_000  # replicate × atom integers held at once per thread (faster than 4,000,000 in perf/)
 
 
 def _z(confidence: float) -> float:
@@ -220,7 +221,6 @@ class Multinomial:
         flat = np.repeat(np.arange(size, dtype=np.int64) * self.count.size, missing) + atom
         np.add.at(out.reshape(-1), flat, 1)
         return out
-
 
     def _atoms_of(self, rows: np.ndarray) -> np.ndarray:
         """The atom holding each row: the atom of its bucket's first row, then walk up (few steps)."""
