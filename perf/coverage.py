@@ -12,8 +12,11 @@ Scenarios: sensitivity (Clopper-Pearson, Wilson, bootstrap percentile, BCa); imp
 of selection rates (percentile, BCa, Katz log), with two groups and with two tied top
 groups; AUROC of binormal scores (truth Phi(delta / sqrt 2)); calibration slope of a
 correctly specified logistic recalibration model (truth: its slope), when the metric
-table has ``calibration_slope``; and a selection rate with a cluster-level random effect,
-row bootstrap against ``unit: cluster``.
+table has ``calibration_slope``; a selection rate with a cluster-level random effect,
+row bootstrap against ``unit: cluster``; a survey-weighted selection rate (strata sampled
+out of proportion, weights restoring the population); an impact ratio under the stratified
+bootstrap; the difference of two selection rates; and regression metrics (MAE, RMSE, share
+within a tolerance) of normally distributed prediction errors.
 
 Every trial has its own seed, derived from ``--seed``, the scenario's name and the trial
 number, for both the data and the bootstrap, so results do not depend on ``--workers``.
@@ -53,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 from harness.measurements import measure  # noqa: E402
 from harness.metrics import METRICS  # noqa: E402
 from harness.profile import parse_profile  # noqa: E402
-from harness.stats import build_atoms  # noqa: E402
+from harness.stats import build_atoms, build_regression_atoms  # noqa: E402
 
 CONFIDENCE = 0.95
 FLAG_BELOW = 0.93  # coverage under this, at 500+ trials, is a material under-coverage
@@ -69,6 +72,8 @@ class Sample:
     decision: np.ndarray
     score: np.ndarray | None = None
     cluster: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    regression: bool = False  # label holds the outcome, decision the prediction
 
 
 def _one_group(n: int) -> pd.DataFrame:
@@ -117,6 +122,23 @@ def clustered_sample(rng: np.random.Generator, *, clusters: int, size: int, rate
     decision = (rng.random(p.size) < p).astype(np.int8)
     return Sample(_one_group(p.size), np.zeros(p.size, np.int8), decision,
                   cluster=np.repeat(np.arange(clusters), size))
+
+
+def weighted_sample(rng: np.random.Generator, *, rates: dict[str, float], population: dict[str, float],
+                    sizes: dict[str, int]) -> Sample:
+    """Strata sampled out of proportion to the population; survey weights population share / sample share."""
+    n = sum(sizes.values())
+    names = np.repeat(np.array(list(sizes), dtype=object), list(sizes.values()))
+    p = np.repeat([rates[k] for k in sizes], list(sizes.values()))
+    weight = np.repeat([population[k] / (sizes[k] / n) for k in sizes], list(sizes.values()))
+    decision = (rng.random(n) < p).astype(np.int8)
+    return Sample(pd.DataFrame({"stratum": names}), np.zeros(n, np.int8), decision, weight=weight)
+
+
+def regression_sample(rng: np.random.Generator, *, n: int, bias: float, sd: float) -> Sample:
+    """Outcome ~ N(50, 10); prediction = outcome + e, e ~ N(bias, sd)."""
+    outcome = rng.normal(50.0, 10.0, n)
+    return Sample(_one_group(n), outcome, outcome + rng.normal(bias, sd, n), regression=True)
 
 
 # --- scenarios -----------------------------------------------------------------------------
@@ -181,6 +203,49 @@ def _clustered(icc: float, clusters: int = 200, size: int = 10, rate: float = 0.
                 "design_effect": 1 + (size - 1) * icc})
 
 
+def _weighted(size: int) -> Scenario:
+    rates, population, sizes = {"s1": 0.2, "s2": 0.5}, {"s1": 0.5, "s2": 0.5}, {"s1": 4 * size, "s2": size}
+    return Scenario(
+        f"weighted selection rate, strata of {4 * size} and {size} rows, weights 0.625 and 2.5", "weighted",
+        {"metric": "selection_rate", "weighted": True}, sum(rates[k] * population[k] for k in rates),
+        partial(weighted_sample, rates=rates, population=population, sizes=sizes),
+        (("row", ("bootstrap_percentile", "bootstrap_bca")),),
+        params={"rates": rates, "population_share": population, "sample_sizes": sizes})
+
+
+def _stratified(size: int) -> Scenario:
+    rates = {"A": 0.10, "B": 0.07}
+    return Scenario(
+        f"impact ratio, A 0.1 vs B 0.07, {size} per group, stratified bootstrap", "stratified",
+        {"metric": "impact_ratio", "of": "selection_rate", "groups": ["group"]}, rates["B"] / rates["A"],
+        partial(selection_sample, rates=rates, size=size),
+        (("stratified", ("bootstrap_percentile", "bootstrap_bca")),), group="B",
+        params={"rates": rates, "size_per_group": size}, top=("A",))
+
+
+def _difference(size: int) -> Scenario:
+    rates = {"A": 0.10, "B": 0.07}
+    return Scenario(
+        f"difference of selection rates, A 0.1 vs B 0.07, {size} per group", "difference",
+        {"metric": "difference", "of": "selection_rate", "groups": ["group"]}, rates["A"] - rates["B"],
+        partial(selection_sample, rates=rates, size=size),
+        (("row", ("bootstrap_percentile", "bootstrap_bca")),), group="B",
+        params={"rates": rates, "size_per_group": size}, top=("A",))
+
+
+def _regression(metric: str, n: int, bias: float = 0.5, sd: float = 1.0, tolerance: float = 1.0) -> Scenario:
+    z = bias / sd
+    truth = {"mae": sd * np.sqrt(2 / np.pi) * np.exp(-z * z / 2) + bias * (1 - 2 * st.norm.cdf(-z)),
+             "within_tolerance": st.norm.cdf((tolerance - bias) / sd) - st.norm.cdf((-tolerance - bias) / sd),
+             "rmse": float(np.sqrt(bias**2 + sd**2))}[metric]
+    requirement = {"metric": metric, **({"tolerance": tolerance} if metric == "within_tolerance" else {})}
+    intervals = ("bootstrap_percentile", "bootstrap_bca") + (("clopper_pearson",) if metric == "within_tolerance" else ())
+    return Scenario(
+        f"{metric}, prediction error ~ N({bias}, {sd}), {n} rows", "regression", requirement, float(truth),
+        partial(regression_sample, n=n, bias=bias, sd=sd), (("row", intervals),),
+        params={"rows": n, "bias": bias, "sd": sd, **({"tolerance": tolerance} if metric == "within_tolerance" else {})})
+
+
 def scenarios() -> list[Scenario]:
     out = [_sens(t, n) for t in (0.85, 0.95) for n in (50, 500)]
     out += [_ratio({"A": 0.10, "B": 0.07}, n) for n in (200, 2000)]
@@ -190,6 +255,9 @@ def scenarios() -> list[Scenario]:
     if "calibration_slope" in METRICS:
         out += [_slope(0.8, n) for n in (200, 500, 5000)]  # 5,000 distinct scores: the resampling grid
     out += [_clustered(icc) for icc in (0.05, 0.2)]
+    out += [_weighted(n) for n in (100, 1000)]
+    out += [_stratified(200), _difference(200), _difference(2000)]
+    out += [_regression(m, n) for m in ("mae", "rmse", "within_tolerance") for n in (50, 500)]
     return out
 
 
@@ -197,13 +265,15 @@ def scenarios() -> list[Scenario]:
 
 def profile_text(scn: Scenario, unit: str, intervals: tuple[str, ...], *, replicates: int, seed: int) -> str:
     reqs = [{"id": f"R-{i}", "title": f"{scn.family} ({i})", **scn.requirement, "interval": i} for i in intervals]
+    bootstrap = {"replicates": replicates, "seed": seed}
+    bootstrap.update({"stratify": True} if unit == "stratified" else {"unit": unit})
     profile = {
         "id": "coverage-study", "version": 1, "title": "Coverage study", "sector": "synthetic",
         "authority": "none (coverage study)", "legal_basis": ["none: synthetic"],
         "effective_from": "2026-01-01", "enforcement_from": "2026-01-01",
         "benchmark": {"id": "simulated", "sha256": "0" * 64, "split": "all"},
-        "task": "binary_classification",
-        "inference": {"confidence": CONFIDENCE, "bootstrap": {"replicates": replicates, "seed": seed, "unit": unit}},
+        "task": "regression" if scn.family == "regression" else "binary_classification",
+        "inference": {"confidence": CONFIDENCE, "bootstrap": bootstrap},
         "requirements": reqs,
     }
     return yaml.safe_dump(profile, sort_keys=False)
@@ -219,7 +289,12 @@ def run_trial(scn: Scenario, trial: int, *, replicates: int, base_seed: int) -> 
     """Lower and upper bound of every interval of the scenario for one simulated benchmark."""
     rng, boot_seed = _seeds(base_seed, scn, trial)
     sample = scn.simulate(rng)
-    table = build_atoms(sample.groups, sample.label, sample.decision, score=sample.score, cluster=sample.cluster)
+    if sample.regression:
+        table = build_regression_atoms(sample.groups, sample.label, sample.decision, weight=sample.weight,
+                                       cluster=sample.cluster)
+    else:
+        table = build_atoms(sample.groups, sample.label, sample.decision, score=sample.score,
+                            weight=sample.weight, cluster=sample.cluster)
     out: dict[str, Any] = {"bounds": {}}
     for unit, intervals in scn.designs:
         profile = parse_profile(profile_text(scn, unit, intervals, replicates=replicates, seed=boot_seed))
@@ -235,6 +310,8 @@ def run_trial(scn: Scenario, trial: int, *, replicates: int, base_seed: int) -> 
 
 def _key(unit: str, interval: str) -> str:
     """The interval's name, with the profile's bootstrap unit when it is not rows."""
+    if unit == "stratified":
+        return f"{interval} (stratified)"
     return interval if unit == "row" else f"{interval} (unit: {unit})"
 
 
