@@ -282,6 +282,7 @@ def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: P
         "seed": p.inference.bootstrap.seed,
         "bootstrap_replicates": p.inference.bootstrap.replicates,
         "bootstrap_unit": p.inference.bootstrap.unit,
+        "bootstrap_score_bins": p.inference.bootstrap.score_bins,
         "scores_exact": outcome.scores_exact,
         "harness_version": __version__,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

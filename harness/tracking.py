@@ -112,6 +112,8 @@ def _params(summary: dict[str, Any]) -> dict[str, str]:
         "model_uri": summary["model"]["uri"][:500] or "(in memory)",
         "confidence": str(summary["confidence"]),
         "bootstrap_replicates": str(summary["bootstrap_replicates"]),
+        "bootstrap_unit": str(summary["bootstrap_unit"]),
+        "bootstrap_score_bins": str(summary["bootstrap_score_bins"]),
         "seed": str(summary["seed"]),
         "as_of": summary["policy"]["as_of"],
     }

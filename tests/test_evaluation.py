@@ -63,6 +63,10 @@ def test_default_profile_end_to_end(rel, tmp_path, store):
     assert tags["oversight.benchmark_sha256"] == profile.benchmark.sha256
     assert tags["oversight.manifest_sha256"] == sha256_file(result.bundle / "manifest.json")
     assert len(tags["oversight.model_fingerprint"]) >= 16
+    params = run.data.params
+    assert params["bootstrap_replicates"] == str(profile.inference.bootstrap.replicates)
+    assert params["bootstrap_unit"] == profile.inference.bootstrap.unit
+    assert params["bootstrap_score_bins"] == str(profile.inference.bootstrap.score_bins)
     for row in m.itertuples():
         if np.isfinite(row.value):
             assert run.data.metrics[metric_key(row.requirement, row.group, "value")] == row.value

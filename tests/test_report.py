@@ -120,6 +120,9 @@ def _summary() -> dict[str, Any]:
         "model": {"kind": "skops", "uri": "models/screener.skops", "fingerprint": "ab12" * 16},
         "confidence": 0.95,
         "seed": 20260901,
+        "bootstrap_replicates": 2000,
+        "bootstrap_unit": "cluster",
+        "bootstrap_score_bins": 1000,
         "harness_version": "0.1.0",
         "created_at": "2026-09-01T10:15:00+00:00",
         "requirements": requirements,
@@ -170,6 +173,7 @@ def test_html_shows_banner_policy_and_provenance(html: str) -> None:
     assert "29 CFR 1607.4(D)" in html
     assert "Rows in an unknown category, by attribute: gender 37; race 52." in html
     assert "No evidence manifest was recorded" in html
+    assert "2,000 replicates of clusters; scores resampled on 1,000 bins" in html
 
 
 def test_html_escapes_text(html: str) -> None:
@@ -223,6 +227,7 @@ def test_markdown_carries_the_same_facts(markdown: str) -> None:
     assert SHA in markdown
     assert "| f × other, excluded (<2%) |" in markdown
     assert "<svg" not in markdown and "<img" not in markdown
+    assert "2,000 replicates of clusters; scores resampled on 1,000 bins" in markdown
     for rid in _REQUIREMENTS:
         assert f"## `{rid}`" in markdown
 
@@ -254,3 +259,9 @@ def test_p_values_have_three_significant_digits(value: float, expected: str) -> 
 )
 def test_proportions_have_three_decimals(value: float, expected: str) -> None:
     assert fmt.proportion(value) == expected
+
+
+def test_a_summary_without_bootstrap_fields_says_not_recorded() -> None:
+    summary = {k: v for k, v in _summary().items() if not k.startswith("bootstrap_")}
+    text = render_markdown(summary, _measurements(), _verdicts())
+    assert "| Bootstrap | not recorded |" in text and "replicates of" not in text

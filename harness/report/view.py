@@ -332,10 +332,22 @@ def _provenance(summary: Mapping[str, Any]) -> tuple[ProvenanceSection, ...]:
         _section("Run", [
             ("Evaluated as of", policy.get("as_of")), ("Created at", summary.get("created_at")),
             ("Confidence level", summary.get("confidence")), ("Random seed", summary.get("seed")),
+            ("Bootstrap", _bootstrap_text(summary)),
             ("Harness version", summary.get("harness_version")),
             ("Manifest SHA-256", summary.get("manifest_sha256")),
         ], hashes={"Manifest SHA-256"}),
     )
+
+
+def _bootstrap_text(summary: Mapping[str, Any]) -> str | None:
+    """Replicates, what they resample, and the score grid they see; None when not recorded."""
+    replicates = summary.get("bootstrap_replicates")
+    if replicates is None:
+        return None
+    unit = "clusters" if summary.get("bootstrap_unit") == "cluster" else "rows"
+    bins = summary.get("bootstrap_score_bins")
+    grid = f"; scores resampled on {fmt.count(bins)} bins" if bins is not None else ""
+    return f"{fmt.count(replicates)} replicates of {unit}{grid}"
 
 
 def _section(
