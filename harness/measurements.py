@@ -44,6 +44,7 @@ from .metrics import METRICS, RELATIVE, Cells, Metric
 from .profile import Profile, Requirement
 from .resampling import (
     bca_interval,
+    bootstrap_t_interval,
     clopper_pearson,
     cluster_z_p,
     fisher_exact_p,
@@ -73,13 +74,14 @@ class View:
     base: Metric
     weighted: bool
     interval: str
-    counted: Cells  # unweighted cells of the benchmark: conf (G, 2, 2), or regression moments (G, 7)
+    counted: Cells  # unweighted cells of the benchmark: conf (G, 2, 2), or regression moments (G, 8)
     eligible: np.ndarray  # bool per group: counted in the family comparison
     comparator: np.ndarray  # relative metrics: index of each group's fixed comparator, -1 for none
     draws: list[np.ndarray] = field(default_factory=list)
     jack: list[np.ndarray] = field(default_factory=list)
     jack_weight: list[np.ndarray] = field(default_factory=list)
     resampled: np.ndarray | None = None  # interval_values on the resampling grid's atoms
+    se_draws: list[np.ndarray] = field(default_factory=list)  # bootstrap_t: each replicate's standard error
 
     @property
     def relative(self) -> bool:
@@ -104,6 +106,11 @@ class View:
     def metric_values(self, table: AtomTable, counts: np.ndarray) -> np.ndarray:
         """The reported values (relative metrics capped) for ``counts`` of shape (..., atoms)."""
         return _relative(self.req.metric, self.base_values(table, counts), self.eligible, self.base.direction)
+
+    def standard_errors(self, table: AtomTable, counts: np.ndarray, memo: dict | None = None) -> np.ndarray:
+        """The base metric's standard error per group for ``counts`` (bootstrap_t)."""
+        return self.base.se(_shared_cells(table, self.cells, counts, self.weighted, self.base.needs_score,
+                                          {} if memo is None else memo, self.req.tolerance))
 
     def interval_values(self, table: AtomTable, counts: np.ndarray, memo: dict | None = None) -> np.ndarray:
         """The quantity intervals are computed for: relative metrics uncapped, against fixed comparators."""
@@ -192,12 +199,19 @@ def _interval_method(profile: Profile, req: Requirement) -> str:
     analytic_ok = base.kind == "proportion" and req.metric not in RELATIVE and not req.weighted
     clustered = profile.inference.bootstrap.unit == "cluster"
     analytic_default = profile.inference.interval or ("bootstrap_percentile" if clustered else "clopper_pearson")
+    t_ok = base.se is not None and req.metric not in RELATIVE and not req.weighted
     relative_default = "bootstrap_percentile" if req.metric in RELATIVE else base.interval
+    if relative_default == "bootstrap_t" and not t_ok:  # weighted rows: no standard error of ours
+        relative_default = "bootstrap_percentile"
     method = req.interval or (analytic_default if analytic_ok else relative_default)
     if method in ("wilson", "clopper_pearson") and not analytic_ok:
         raise ProfileError(f"requirement {req.id}: interval '{method}' needs an unweighted proportion "
                            f"metric, found '{req.metric}'{' (weighted)' if req.weighted else ''}; "
                            "use 'bootstrap_percentile'")
+    if method == "bootstrap_t" and not t_ok:
+        with_se = ", ".join(sorted(m.name for m in METRICS.values() if m.se is not None))
+        raise ProfileError(f"requirement {req.id}: interval 'bootstrap_t' needs an unweighted metric with a "
+                           f"standard error ({with_se}), found '{req.metric}'{' (weighted)' if req.weighted else ''}")
     if method == "katz_log" and (req.metric != "impact_ratio" or base.kind != "proportion" or req.weighted):
         raise ProfileError(f"requirement {req.id}: interval 'katz_log' applies to an unweighted impact_ratio "
                            f"of a proportion, found '{req.metric}'")
@@ -252,16 +266,19 @@ def _resample(profile: Profile, table: AtomTable, views: list[View]) -> None:
     scheme = _scheme(profile, grid)
     reps = Replicates(grid.count, replicates=opts.replicates, seed=opts.seed, **scheme)
 
-    def values(i: int) -> list[np.ndarray]:
+    def values(i: int) -> list[tuple[np.ndarray, np.ndarray | None]]:
         memo: dict = {}
         batch = reps.batch(i)
-        return [v.interval_values(grid, batch, memo) for v in on_grid]
+        return [(v.interval_values(grid, batch, memo),
+                 v.standard_errors(grid, batch, memo) if v.interval == "bootstrap_t" else None) for v in on_grid]
 
     threads = min(len(reps), _threads())
     with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
         for out in (pool.map if pool else map)(values, range(len(reps))):
-            for v, x in zip(on_grid, out):
+            for v, (x, se) in zip(on_grid, out):
                 v.draws.append(x)
+                if se is not None:
+                    v.se_draws.append(se)
     bca = [v for v in on_grid if v.interval == "bootstrap_bca"]
     if bca:
         for counts, weights in jackknife_counts(grid.count, cluster=scheme["cluster"], seed=opts.seed):
@@ -271,6 +288,7 @@ def _resample(profile: Profile, table: AtomTable, views: list[View]) -> None:
                 v.jack_weight.append(weights)
     for v, g in zip(boot, on_grid):
         v.draws, v.jack, v.jack_weight, v.resampled = g.draws, g.jack, g.jack_weight, g.resampled
+        v.se_draws = g.se_draws
 
 
 def _threads() -> int:
@@ -331,6 +349,9 @@ def _inference(v: View, table: AtomTable, confidence: float, clustered: bool):
         if v.interval == "bootstrap_bca":
             lo, hi = bca_interval(draws, v.resampled, np.concatenate(v.jack, axis=0),
                                   np.concatenate(v.jack_weight), confidence)
+        elif v.interval == "bootstrap_t":
+            lo, hi = bootstrap_t_interval(draws, np.concatenate(v.se_draws, axis=0), v.resampled,
+                                          v.standard_errors(table, table.count), confidence)
         else:
             lo, hi = percentile_interval(draws, confidence)
         if v.base.needs_score:  # move the resampling grid's interval to the reported value

@@ -5,8 +5,8 @@
 leading axes are bootstrap replicates (or nothing, for the point estimate). The same
 function therefore gives the point estimate and every replicate.
 
-Regression (the outcome is a quantity): ``Cells.moments`` has shape ``(..., G, 7)``,
-per group the weighted sums of 1, e, |e|, e², y', y'² and [|e| <= tolerance], where
+Regression (the outcome is a quantity): ``Cells.moments`` has shape ``(..., G, 8)``,
+per group the weighted sums of 1, e, |e|, e², y', y'², [|e| <= tolerance] and e⁴, where
 e = prediction - outcome and y' = outcome - c_g, c_g the group's mean outcome over the
 benchmark, a constant in every replicate (centring keeps R² accurate when outcomes are
 large and close together).
@@ -28,8 +28,8 @@ Direction = Literal["higher", "lower", "none"]
 Kind = Literal["proportion", "count", "score"]
 Task = Literal["binary_classification", "regression"]
 ECE_BINS = 10
-MOMENTS = ("rows", "error", "abs_error", "sq_error", "outcome", "sq_outcome", "within_tolerance")
-_MN, _ME, _MAE, _MSE, _MY, _MYY, _MTOL = range(len(MOMENTS))
+MOMENTS = ("rows", "error", "abs_error", "sq_error", "outcome", "sq_outcome", "within_tolerance", "fourth_error")
+_MN, _ME, _MAE, _MSE, _MY, _MYY, _MTOL, _ME4 = range(len(MOMENTS))
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Cells:
     hist: np.ndarray | None = None
     grid: np.ndarray | None = None
     sample: np.ndarray | None = None  # (..., S) scores of the full sample, every group and unknowns
-    moments: np.ndarray | None = None  # regression: (..., G, 7), see MOMENTS
+    moments: np.ndarray | None = None  # regression: (..., G, 8), see MOMENTS
 
     def cell(self, label: int, decision: int) -> np.ndarray:
         return self.conf[..., label, decision]
@@ -54,6 +54,7 @@ class Metric:
     parts: Callable[[Cells], tuple[np.ndarray, np.ndarray]] | None = None  # (x, n) of a proportion
     task: Task = "binary_classification"
     interval: str = "bootstrap_percentile"  # the default where analytic intervals do not apply
+    se: Callable[[Cells], np.ndarray] | None = None  # standard error from unweighted cells (bootstrap_t)
 
     @property
     def needs_score(self) -> bool:
@@ -88,8 +89,21 @@ def _r2(c: Cells) -> np.ndarray:
     return np.where((n > 0) & (sst > 0) & ~constant, 1 - _div(_m(c, _MSE), sst), np.nan)
 
 
-def _regression(name: str, title: str, direction: Direction, fn: Callable[[Cells], np.ndarray]) -> Metric:
-    return Metric(name, title, direction, "count", fn, None, "regression")
+def _regression(name: str, title: str, direction: Direction, fn: Callable[[Cells], np.ndarray],
+                **extra) -> Metric:
+    return Metric(name, title, direction, "count", fn, None, "regression", **extra)
+
+
+def _rmse(c: Cells) -> np.ndarray:
+    return np.sqrt(_div(_m(c, _MSE), _m(c, _MN)))
+
+
+def _rmse_se(c: Cells) -> np.ndarray:
+    """Delta-method standard error of the RMSE: sd(e²) / sqrt(n) / (2 RMSE), rows unweighted."""
+    n = _m(c, _MN)
+    mse = _div(_m(c, _MSE), n)
+    var_sq = np.maximum(_div(_m(c, _ME4), n) - mse**2, 0.0)  # variance of e² over the rows
+    return _div(np.sqrt(_div(var_sq, n)), 2 * np.sqrt(mse))
 
 
 def _tn(c: Cells) -> np.ndarray:
@@ -265,8 +279,9 @@ def _table() -> dict[str, Metric]:
         Metric("calibration_intercept", "Calibration in the large (intercept with logit offset; 0 is ideal)",
                "none", "score", lambda c: _logistic_fit(c, slope=False)[0], interval="bootstrap_bca"),
         _regression("mae", "Mean absolute error", "lower", lambda c: _div(_m(c, _MAE), _m(c, _MN))),
-        _regression("rmse", "Root mean squared error", "lower",
-                    lambda c: np.sqrt(_div(_m(c, _MSE), _m(c, _MN)))),
+        # A root of a mean of squares is skewed in small samples; the studentized bootstrap
+        # covers where the percentile and BCa intervals fall short (docs/coverage.md).
+        _regression("rmse", "Root mean squared error", "lower", _rmse, interval="bootstrap_t", se=_rmse_se),
         _regression("mean_error", "Mean error, prediction - outcome (bias; 0 is ideal)", "none",
                     lambda c: _div(_m(c, _ME), _m(c, _MN))),
         _regression("r2", "Coefficient of determination (R²)", "higher", _r2),

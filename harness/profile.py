@@ -32,7 +32,8 @@ __all__ = [
     "load_profile",
 ]
 
-IntervalMethod = Literal["wilson", "clopper_pearson", "katz_log", "bootstrap_percentile", "bootstrap_bca"]
+IntervalMethod = Literal["wilson", "clopper_pearson", "katz_log", "bootstrap_percentile", "bootstrap_bca",
+                         "bootstrap_t"]
 Split = Literal["test", "development", "all"]
 
 

@@ -29,6 +29,7 @@ from scipy import stats as st
 
 __all__ = [
     "bca_interval",
+    "bootstrap_t_interval",
     "clopper_pearson",
     "cluster_z_p",
     "fisher_exact_p",
@@ -367,6 +368,29 @@ def bca_interval(draws: np.ndarray, estimate: np.ndarray, jack: np.ndarray, jack
         accel = _acceleration(jack[(slice(None), *g)], jack_weight)
         adj = st.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
         lo[g], hi[g] = np.quantile(col, np.nan_to_num(adj, nan=0.5))
+    return lo, hi
+
+
+def bootstrap_t_interval(draws: np.ndarray, draw_se: np.ndarray, estimate: np.ndarray, se: np.ndarray,
+                         confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Studentized (bootstrap-t) interval per column (Efron & Tibshirani 1993, ch. 12).
+
+    t* = (value* - estimate) / se* over the replicates; the interval is
+    [estimate - t*_(1-a) se, estimate - t*_(a) se]. Replicates whose value or standard
+    error is undefined or whose standard error is zero are left out.
+    """
+    draws, draw_se = np.asarray(draws, float), np.asarray(draw_se, float)
+    a = (1 - confidence) / 2
+    lo, hi = np.full(draws.shape[1:], np.nan), np.full(draws.shape[1:], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (draws - estimate) / draw_se
+    for g in np.ndindex(draws.shape[1:]):
+        col = t[(slice(None), *g)]
+        col = col[np.isfinite(col)]
+        if col.size == 0 or not (np.isfinite(estimate[g]) and np.isfinite(se[g])):
+            continue
+        t_lo, t_hi = np.quantile(col, [a, 1 - a])
+        lo[g], hi[g] = estimate[g] - t_hi * se[g], estimate[g] - t_lo * se[g]
     return lo, hi
 
 

@@ -348,12 +348,12 @@ class GroupCells:
 
     def moments(self, table: AtomTable, counts: np.ndarray, *, weighted: bool,
                 tolerance: float | None) -> np.ndarray:
-        """Regression sums per group (see ``metrics.MOMENTS``): shape (..., G, 7)."""
+        """Regression sums per group (see ``metrics.MOMENTS``): shape (..., G, 8)."""
         error = table.prediction - table.outcome
         centred = table.outcome - self._group_means(table)[np.maximum(self.atom_group, 0)]
         within = np.zeros_like(error) if tolerance is None else (np.abs(error) <= tolerance).astype(np.float64)
         base = table.weight if weighted else np.ones_like(error)
-        features = (np.ones_like(error), error, np.abs(error), error**2, centred, centred**2, within)
+        features = (np.ones_like(error), error, np.abs(error), error**2, centred, centred**2, within, error**4)
         out = [sum_cells(self.atom_group, self.n_groups, counts, base * f) for f in features]
         return np.stack(out, axis=-1)
 

@@ -239,7 +239,8 @@ def _regression(metric: str, n: int, bias: float = 0.5, sd: float = 1.0, toleran
              "within_tolerance": st.norm.cdf((tolerance - bias) / sd) - st.norm.cdf((-tolerance - bias) / sd),
              "rmse": float(np.sqrt(bias**2 + sd**2))}[metric]
     requirement = {"metric": metric, **({"tolerance": tolerance} if metric == "within_tolerance" else {})}
-    intervals = ("bootstrap_percentile", "bootstrap_bca") + (("clopper_pearson",) if metric == "within_tolerance" else ())
+    intervals = ("bootstrap_percentile", "bootstrap_bca") + {"within_tolerance": ("clopper_pearson",),
+                                                             "rmse": ("bootstrap_t",)}.get(metric, ())
     return Scenario(
         f"{metric}, prediction error ~ N({bias}, {sd}), {n} rows", "regression", requirement, float(truth),
         partial(regression_sample, n=n, bias=bias, sd=sd), (("row", intervals),),

@@ -133,6 +133,45 @@ def test_intervals_cover_the_estimate_and_within_tolerance_is_a_proportion():
     assert width == pytest.approx(2 * 1.96 * se, rel=0.15)
 
 
+def test_rmse_defaults_to_the_studentized_bootstrap_computed_as_from_rows():
+    """bootstrap_t against a row bootstrap written here with numpy: t* = (rmse* - rmse) / se*."""
+    rng = np.random.default_rng(11)
+    n, b = 60, 4000
+    y = rng.normal(50, 10, n)
+    p = y + rng.normal(0.5, 1.0, n)
+    rows = pd.DataFrame({"g": "a", "y": y, "p": p, "w": 1.0})
+    prof = profile([{"id": "rmse", "title": "t", "metric": "rmse", "groups": ["g"]},
+                    {"id": "w-rmse", "title": "t", "metric": "rmse", "groups": ["g"], "weighted": True}],
+                   replicates=b)
+    out = run(rows, prof).set_index("requirement")
+    assert out.loc["rmse", "interval"] == "bootstrap_t"
+    assert out.loc["w-rmse", "interval"] == "bootstrap_percentile"  # no standard error for weighted rows
+
+    e = p - y
+
+    def rmse_se(err: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r = np.sqrt(np.mean(err**2, axis=-1))
+        return r, np.std(err**2, axis=-1) / np.sqrt(err.shape[-1]) / (2 * r)
+
+    est, se = rmse_se(e)
+    star, se_star = rmse_se(e[rng.integers(0, n, size=(b, n))])
+    t_lo, t_hi = np.quantile((star - est) / se_star, [0.025, 0.975])
+    want = (est - t_hi * se, est - t_lo * se)
+    got = out.loc["rmse", ["ci_low", "ci_high"]].to_numpy(float)
+    assert out.loc["rmse", "value"] == pytest.approx(est, rel=1e-12)
+    # two independent sets of 4,000 replicates: the endpoints agree to Monte Carlo error (5% of the width)
+    np.testing.assert_allclose(got, want, atol=0.05 * (want[1] - want[0]))
+    assert got[1] - est > est - got[0]  # the studentized interval reaches further up (the RMSE is skewed)
+
+
+def test_bootstrap_t_needs_a_metric_with_a_standard_error():
+    prof = profile([{"id": "mae", "title": "t", "metric": "mae", "groups": ["g"], "interval": "bootstrap_t"}])
+    with pytest.raises(ProfileError) as err:
+        run(make_rows(0), prof)
+    assert str(err.value) == ("requirement mae: interval 'bootstrap_t' needs an unweighted metric with a "
+                              "standard error (rmse), found 'mae'")
+
+
 def test_difference_of_mae_between_groups():
     rows = make_rows(0, sizes={"a": 300, "b": 300, "c": 300})
     prof = profile([{"id": "gap", "title": "t", "metric": "difference", "of": "mae", "groups": ["g"]}])
