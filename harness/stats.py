@@ -282,7 +282,7 @@ def merge_atoms(tables: Iterable[AtomTable]) -> AtomTable:
     if any(t.groups != first.groups or t.spec != first.spec for t in tables):
         raise ValueError("atom tables with different group columns or score grids cannot be merged")
     exact = all(t.exact for t in tables)
-    frames = [t.frame if exact or not t.exact else _binned(t) for t in tables]
+    frames = [t.frame if exact or not t.exact else _binned(t, t.spec) for t in tables]
     return _collapse(pd.concat(frames, ignore_index=True), first.groups, first.spec, exact)
 
 
@@ -299,19 +299,19 @@ def coarsen(table: AtomTable, bins: int) -> AtomTable:
     scores = table.frame[_S].to_numpy(np.float64)
     lo, hi = table.spec.score_range
     spec = GridSpec(bins, (min(lo, float(scores.min())), max(hi, float(scores.max()))))
-    return _collapse(table.frame.assign(**{_S: spec.bin_midpoints(scores)}), table.groups, spec, False)
+    return _collapse(_binned(table, spec), table.groups, spec, False)
 
 
 def coarse_index(table: AtomTable, coarse: AtomTable) -> np.ndarray:
     """For each atom of ``table``, the atom of ``coarsen(table, ...)`` that holds its rows."""
-    keys = [c for c in table.frame.columns if c not in (_N, _S)]
-    binned = table.frame[keys].assign(**{_S: coarse.spec.bin_midpoints(table.frame[_S].to_numpy(np.float64))})
-    where = coarse.frame[keys + [_S]].reset_index(names="__atom")
-    return binned.merge(where, on=keys + [_S], how="left")["__atom"].to_numpy(np.int64)
+    keys = [c for c in table.frame.columns if c != _N]
+    where = coarse.frame[keys].reset_index(names="__atom")
+    return _binned(table, coarse.spec)[keys].merge(where, on=keys, how="left")["__atom"].to_numpy(np.int64)
 
 
-def _binned(table: AtomTable) -> pd.DataFrame:
-    return table.frame.assign(**{_S: table.spec.bin_midpoints(table.frame[_S].to_numpy(np.float64))})
+def _binned(table: AtomTable, spec: GridSpec) -> pd.DataFrame:
+    """The table's atoms with each score replaced by the midpoint of its bin on ``spec``."""
+    return table.frame.assign(**{_S: spec.bin_midpoints(table.frame[_S].to_numpy(np.float64))})
 
 
 @dataclass(frozen=True)
