@@ -21,7 +21,7 @@ from .errors import (
 from .evaluation import Evaluation, evaluate
 from .predictors import Predictions
 from .profile import Profile, Requirement, load_profile
-from .verify import verify_bundle
+from .evidence.verify import verify_bundle
 
 __all__ = [
     "Benchmark",

@@ -136,7 +136,7 @@ def validate(paths: tuple[Path, ...]) -> int:
 @_guard
 def verify(bundle: Path, tracking_uri: str | None, no_tracking: bool, as_json: bool) -> int:
     """Re-verify an evidence bundle: hashes, recomputed measurements, the MLflow run."""
-    from .verify import verify_bundle
+    from .evidence.verify import verify_bundle
 
     report = verify_bundle(bundle, tracking=not no_tracking, tracking_uri=tracking_uri)
     if as_json:

@@ -19,7 +19,7 @@ import yaml
 
 from . import __version__
 from .errors import InputError
-from .evidence import Bundle, write_bundle
+from .evidence.bundle import Bundle, write_bundle
 from .measurements import measure
 from .plan import Plan, atoms_of, check_columns, check_pinned, make_plan, validate_scores
 from .predictors import Predictions, load_model, predict, read_predictions
@@ -182,7 +182,7 @@ def evaluate(
             say(f"evidence bundle written: {bundle.path}")
     run_id = None
     if tracking:
-        from .tracking import log_evaluation
+        from .evidence.tracking import log_evaluation
 
         run_id = log_evaluation(bundle, summary, outcome.measurements, outcome.verdicts, _dataset(subject),
                                 tracking_uri=tracking_uri)

@@ -5,7 +5,7 @@ an optional score (higher means more likely positive) and provenance. Models may
 a fitted scikit-learn estimator in memory (anything with ``predict``); a ``.skops``
 file, loaded with the types skops trusts plus those named in ``trusted``; an MLflow
 model (a ``runs:/``, ``models:/`` or ``file:`` URI, or a directory with an
-``MLmodel`` file), loaded by ``harness.tracking.load_model``; or a plain callable
+``MLmodel`` file), loaded by ``harness.evidence.tracking.load_model``; or a plain callable
 returning decisions or a tuple ``(decisions, scores)``. An MLflow model without the
 sklearn flavor is a pyfunc model: its output gives decisions only, unless it is a
 table with a ``probability`` column, which then is the score (decisions come from
@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import skops.io
 
-from harness import tracking
+from harness.evidence import tracking
 from harness.errors import ModelError, PredictionsError
 
 __all__ = ["LoadedModel", "Predictions", "SourceKind", "fingerprint", "load_model", "predict", "read_predictions"]

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from .benchmark import ROW_ID, BenchmarkCard, assign_split, label_values, load_card
 from .errors import BenchmarkError, InputError
-from .evidence import sha256_file
+from .evidence.bundle import sha256_file
 from .plan import add_derived, atoms_of, group_columns
 from .predictors import Predictions, predict
 from .profile import Profile

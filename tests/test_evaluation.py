@@ -14,10 +14,10 @@ from mlflow.tracking import MlflowClient
 import harness
 from harness.benchmark import load_benchmark
 from harness.demo import DEFAULT_PROFILES, PROFILES_DIR, reference_model
-from harness.evidence import sha256_file
+from harness.evidence.bundle import sha256_file
 from harness.plan import make_plan
 from harness.profile import load_profile
-from harness.tracking import metric_key
+from harness.evidence.tracking import metric_key
 
 AS_OF = dt.date(2026, 6, 1)
 
@@ -143,7 +143,7 @@ def test_tampered_bundle_is_named(tmp_path):
 
 def test_edited_metric_with_rewritten_manifest_is_caught(tmp_path):
     """Even with the manifest hash updated, recomputation from predictions catches an edited number."""
-    from harness.evidence import MANIFEST
+    from harness.evidence.bundle import MANIFEST
 
     rel = "transport/transport-acn-triage-v1.yaml"
     result = harness.evaluate(PROFILES_DIR / rel, model=_model(rel), tracking=False, out=tmp_path, as_of=AS_OF)

@@ -16,7 +16,7 @@ import harness
 import harness.benchmark as benchmark_module
 from harness.demo import DEFAULT_PROFILES, PROFILES_DIR, reference_model
 from harness.errors import InputError
-from harness.evidence import sha256_file
+from harness.evidence.bundle import sha256_file
 from harness.plan import make_plan
 from harness.profile import load_profile
 from harness.stats import GridSpec, build_atoms, merge_atoms

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import EvidenceError, HarnessError
-from .evaluation import measure_and_judge
-from .evidence import check_hashes, read_manifest, sha256_file
-from .plan import make_plan
-from .predictors import Predictions
-from .profile import LoadedProfile, parse_profile
+from ..errors import EvidenceError, HarnessError
+from ..evaluation import measure_and_judge
+from .bundle import check_hashes, read_manifest, sha256_file
+from ..plan import make_plan
+from ..predictors import Predictions
+from ..profile import LoadedProfile, parse_profile
 
 __all__ = ["verify_bundle"]
 

@@ -21,8 +21,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from . import __version__
-from .errors import EvidenceError
+from .. import __version__
+from ..errors import EvidenceError
 
 __all__ = ["BUNDLE_FILES", "Bundle", "check_hashes", "environment", "read_manifest", "sha256_file", "write_bundle"]
 
