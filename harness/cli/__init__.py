@@ -1,0 +1,26 @@
+"""The ``oversight`` command: the only place that prints or exits.
+
+Exit codes: 0 compliant, 1 non-compliant, 2 invalid input, 3 run failure (model,
+data, tracking, evidence), 4 inconclusive, 130 interrupted. Each module holds one
+party's commands; this one assembles them.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .audit import verify
+from .profiles import profile
+from .runs import demo, run
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="oversight-harness")
+def main() -> None:
+    """Performance-based oversight: evaluate AI systems against sector profiles."""
+
+
+for command in (run, demo, profile, verify):
+    main.add_command(command)
