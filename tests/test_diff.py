@@ -125,7 +125,7 @@ def test_impact_ratio_difference(result, rows):
 
 
 def test_values_of_a_equal_its_bundle(result, bundles):
-    stored = pd.read_csv(bundles["a"] / "measurements.csv", float_precision="round_trip")
+    stored = pd.read_csv(bundles["a"] / "measurements.csv")
     merged = stored.merge(result.rows, on=["requirement", "group"])
     assert len(merged) == len(result.rows)
     assert (merged["value"] == merged["value_a"]).all()
@@ -324,3 +324,32 @@ def test_cluster_unit_resamples_clusters(rows, tmp_path):
         r = _row(out, "R-sel", group)
         assert abs(r["ci_low"] - lo) < 0.3 * d.std() and abs(r["ci_high"] - hi) < 0.3 * d.std()
         assert r["mcnemar_note"] == "rows taken as independent pairs (the interval resamples clusters)"
+
+
+def test_regression_differences_and_mcnemar_on_tolerance(tmp_path):
+    from sklearn.metrics import mean_absolute_error
+
+    from test_regression import _benchmark, _run_profile, make_rows
+
+    data = make_rows(4, sizes={"a": 300, "b": 200})
+    sha = _benchmark(tmp_path / "bench", data)
+    profile = _run_profile(tmp_path, tmp_path / "bench", sha)
+    rng = np.random.default_rng(1)
+    preds = {"a": data["p"].to_numpy(), "b": data["p"].to_numpy() + rng.normal(0, 6, len(data))}
+    bundles = []
+    for side, p in preds.items():
+        path = tmp_path / f"{side}.csv"
+        pd.DataFrame({"id": np.arange(len(data)), "prediction": p}).to_csv(path, index=False)
+        bundles.append(str(evaluate(profile, predictions=path, out=tmp_path / "out", tracking=False).bundle))
+    out = diff_evidence(*bundles)
+    for group, part in data.groupby("g"):
+        want = (mean_absolute_error(part["y"], preds["b"][part.index]) -
+                mean_absolute_error(part["y"], preds["a"][part.index]))
+        assert abs(_row(out, "MAE", group)["difference"] - want) < 1e-9
+    within = {s: np.abs(p - data["y"].to_numpy()) <= 5.0 for s, p in preds.items()}
+    tol = _row(out, "TOL")
+    b, c = int((within["a"] & ~within["b"]).sum()), int((within["b"] & ~within["a"]).sum())
+    assert (tol["discordant_a"], tol["discordant_b"]) == (b, c)
+    assert abs(tol["mcnemar_p"] - min(1.0, 2 * st.binom.cdf(min(b, c), b + c, 0.5))) < 1e-12
+    assert _row(out, "BIAS", "a")["mcnemar_note"] == "not applicable: mean_error is not a proportion of rows"
+    assert _row(out, "MAE", "a")["change"] == "worse"

@@ -278,10 +278,13 @@ def download_run_files(run_id: str, names: list[str], dst: Path, *, tracking_uri
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 raise InputError(f"run {run_id}: no such MLflow run at {tracking_uri}") from None
             raise
-        paths = [f"evidence/{n}" for n in names] or ["evidence"]
-        for path in paths:
-            mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path, dst_path=str(dst),
+        if not names:  # the folder arrives as dst/evidence
+            mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="evidence", dst_path=str(dst),
                                                 tracking_uri=tracking_uri)
+        (dst / "evidence").mkdir(parents=True, exist_ok=True)
+        for name in names:  # a single file arrives under its own name
+            mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f"evidence/{name}",
+                                                dst_path=str(dst / "evidence"), tracking_uri=tracking_uri)
     except InputError:
         raise
     except Exception as exc:
