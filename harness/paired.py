@@ -23,7 +23,7 @@ to metrics that are not proportions of rows (relative metrics, F1, AUROC, MAE, .
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -35,9 +35,9 @@ from .plan import needs_score
 from .predictors import Predictions
 from .profile import Profile, Requirement
 from .resampling import Replicates, percentile_interval
-from .stats import AtomTable, GridSpec, build_atoms, build_regression_atoms
+from .stats import AtomTable, GridSpec, GroupCells, build_atoms, build_regression_atoms, family_cells
 
-__all__ = ["PAIRED_COLUMNS", "paired_differences", "paired_tables"]
+__all__ = ["PAIRED_COLUMNS", "PairedTables", "mcnemar", "paired_differences", "paired_tables"]
 
 _B = "__paired_b"  # B's decision and score (or prediction) as one code: a hidden key of the joint atoms
 _RELATIVE_DIRECTION = {"impact_ratio": "higher", "difference": "lower"}  # closer to parity is better
@@ -48,15 +48,22 @@ PAIRED_COLUMNS = [
 
 
 @dataclass(frozen=True)
-class _Side:
-    decision: np.ndarray | None
-    score: np.ndarray | None
-    value: np.ndarray | None
+class PairedTables:
+    """A's and B's atom tables on the same joint atoms; ``resample_*`` the same on the resampling grid."""
+
+    a: AtomTable
+    b: AtomTable
+    resample_a: AtomTable
+    resample_b: AtomTable
+
+    @property
+    def coarsened(self) -> bool:
+        return self.resample_a is not self.a
 
 
 def paired_tables(profile: Profile, groups: pd.DataFrame, label: np.ndarray, a: Predictions, b: Predictions, *,
-                  weight: np.ndarray | None, cluster: np.ndarray | None) -> tuple[AtomTable, AtomTable]:
-    """A's and B's atom tables over the same joint atoms (rows in the same order for ``a`` and ``b``)."""
+                  weight: np.ndarray | None, cluster: np.ndarray | None) -> PairedTables:
+    """Joint atom tables of ``a`` and ``b`` (predictions of the same rows, in the same order)."""
     weight = weight if any(r.weighted for r in profile.requirements) else None
     cluster = cluster if profile.inference.bootstrap.unit == "cluster" else None
     if profile.task == "regression":
@@ -64,51 +71,78 @@ def paired_tables(profile: Profile, groups: pd.DataFrame, label: np.ndarray, a: 
         joint = build_regression_atoms(groups.assign(**{_B: code}), label, a.value, weight=weight, cluster=cluster)
         frame = joint.frame.drop(columns=_B)
         b_frame = frame.assign(__prediction=values[joint.frame[_B].astype(np.int64).to_numpy()])
-        return AtomTable(frame, tuple(groups.columns)), AtomTable(b_frame, tuple(groups.columns))
+        ta, tb = AtomTable(frame, tuple(groups.columns)), AtomTable(b_frame, tuple(groups.columns))
+        return PairedTables(ta, tb, ta, tb)
     opts = profile.inference
     spec = GridSpec(opts.score_bins, tuple(opts.score_range))
-    scored = needs_score(profile)
-    b_scores, b_exact, score_code = _grid_codes(b.score if scored else None, spec)
-    code = b.decision.astype(np.int64) * max(1, b_scores.size) + score_code
-    joint = build_atoms(groups.assign(**{_B: code}), label, a.decision, score=a.score if scored else None,
-                        weight=weight, cluster=cluster, spec=spec)
+    rows = (groups, label, a.decision, b.decision)
+    if not needs_score(profile):
+        ta, tb = _joint(*rows, None, None, spec, weight, cluster)
+        return PairedTables(ta, tb, ta, tb)
+    kept_a, kept_b = _kept(a.score, spec), _kept(b.score, spec)  # the engine's measuring grid
+    ta, tb = _joint(*rows, kept_a, kept_b, spec, weight, cluster)
+    bins = opts.bootstrap.score_bins
+    if max(np.unique(kept_a).size, np.unique(kept_b).size) <= bins:
+        return PairedTables(ta, tb, ta, tb)
+    both = np.concatenate([kept_a, kept_b])  # the resampling grid, widened to the scores as stats.coarsen does
+    coarse = GridSpec(bins, (min(spec.score_range[0], float(both.min())), max(spec.score_range[1], float(both.max()))))
+    on_grid = [k if np.unique(k).size <= bins else coarse.bin_midpoints(k) for k in (kept_a, kept_b)]
+    ca, cb = _joint(*rows, *on_grid, coarse, weight, cluster)
+    return PairedTables(ta, tb, ca, cb)
+
+
+def _kept(score: np.ndarray, spec: GridSpec) -> np.ndarray:
+    """Scores as the engine keeps them: exact, or bin midpoints past ``spec.bins`` distinct values."""
+    values = np.asarray(score, dtype=np.float64)
+    return values if np.unique(values).size <= spec.bins else spec.bin_midpoints(values)
+
+
+def _joint(groups: pd.DataFrame, label: np.ndarray, decision_a: np.ndarray, decision_b: np.ndarray,
+           score_a: np.ndarray | None, score_b: np.ndarray | None, spec: GridSpec, weight: np.ndarray | None,
+           cluster: np.ndarray | None) -> tuple[AtomTable, AtomTable]:
+    """Atoms of A's rows keyed also by B's decision and score; read back with B's values for B's table."""
+    b_scores, score_code = (np.zeros(1), 0) if score_b is None else np.unique(score_b, return_inverse=True)
+    code = decision_b.astype(np.int64) * b_scores.size + score_code
+    joint = build_atoms(groups.assign(**{_B: code}), label, decision_a, score=score_a, weight=weight,
+                        cluster=cluster, spec=spec)
     frame = joint.frame.drop(columns=_B)
     joint_code = joint.frame[_B].astype(np.int64).to_numpy()
-    b_frame = frame.assign(__decision=(joint_code // max(1, b_scores.size)).astype(np.int8))
-    if scored:
+    b_frame = frame.assign(__decision=(joint_code // b_scores.size).astype(np.int8))
+    if score_b is not None:
         b_frame["__score"] = b_scores[joint_code % b_scores.size]
     names = tuple(groups.columns)
-    return AtomTable(frame, names, spec, joint.exact), AtomTable(b_frame, names, spec, b_exact)
+    return AtomTable(frame, names, spec, True), AtomTable(b_frame, names, spec, True)
 
 
-def _grid_codes(score: np.ndarray | None, spec: GridSpec) -> tuple[np.ndarray, bool, np.ndarray]:
-    """Scores as the engine keeps them (exact, or bin midpoints past ``spec.bins`` values), and codes."""
-    if score is None:
-        return np.zeros(0), True, np.zeros((), dtype=np.int64)
-    values = np.asarray(score, dtype=np.float64)
-    exact = np.unique(values).size <= spec.bins
-    kept = values if exact else spec.bin_midpoints(values)
-    distinct, code = np.unique(kept, return_inverse=True)
-    return distinct, exact, code.astype(np.int64)
-
-
-def paired_differences(profile: Profile, requirements: list[str], table_a: AtomTable,
-                       table_b: AtomTable) -> pd.DataFrame:
+def paired_differences(profile: Profile, requirements: list[str], tables: PairedTables) -> pd.DataFrame:
     """B - A per requirement and group with its paired bootstrap interval and McNemar's test."""
     wanted = set(requirements)
-    pairs = [(va, vb) for va, vb in zip(requirement_views(profile, table_a), requirement_views(profile, table_b))
+    pairs = [(va, vb) for va, vb in zip(requirement_views(profile, tables.a), requirement_views(profile, tables.b))
              if va.req.id in wanted]
     for va, vb in pairs:
         if va.cells.groups != vb.cells.groups:  # same rows and columns: cannot differ unless the tables do
             raise ValueError(f"requirement {va.req.id}: the two tables have different groups")
-    draws = _paired_draws(profile, table_a, table_b, pairs)
-    confidence = profile.inference.confidence
+    on_grid = pairs
+    if tables.coarsened:  # same groups, same comparators; only the scores merge
+        cells: dict[str, tuple[GroupCells, GroupCells]] = {}
+        for va, _ in pairs:
+            if va.cells.family not in cells:
+                cells[va.cells.family] = (family_cells(tables.resample_a, va.req.groups),
+                                          family_cells(tables.resample_b, va.req.groups))
+        on_grid = [(replace(va, cells=cells[va.cells.family][0]), replace(vb, cells=cells[va.cells.family][1]))
+                   for va, vb in pairs]
+    draws = _paired_draws(profile, tables.resample_a, tables.resample_b, on_grid)
     frames = []
-    for (va, vb), d in zip(pairs, draws):
-        point_a = va.paired_values(table_a, table_a.count)
-        point_b = vb.paired_values(table_b, table_b.count)
-        lo, hi = percentile_interval(d, confidence)
-        frames.append(_rows(va, table_a, table_b, point_a, point_b, lo, hi))
+    for (va, vb), (ga, gb), d in zip(pairs, on_grid, draws):
+        point_a = va.paired_values(tables.a, tables.a.count)
+        point_b = vb.paired_values(tables.b, tables.b.count)
+        lo, hi = percentile_interval(d, profile.inference.confidence)
+        if tables.coarsened and va.base.needs_score:  # move the grid's interval to the reported difference
+            on = gb.paired_values(tables.resample_b, tables.resample_b.count) - \
+                ga.paired_values(tables.resample_a, tables.resample_a.count)
+            shift = np.where(np.isfinite(on), (point_b - point_a) - on, 0.0)
+            lo, hi = lo + shift, hi + shift
+        frames.append(_rows(va, tables.a, tables.b, point_a, point_b, lo, hi))
     return pd.concat(frames, ignore_index=True)[PAIRED_COLUMNS]
 
 

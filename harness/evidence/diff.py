@@ -115,9 +115,9 @@ def _diff(a: _Side, b: _Side) -> Diff:
     ids = plan.benchmark.ids
     preds_a, preds_b = _aligned(a, ids, pa), _aligned(b, ids, pa)
     bench = plan.benchmark
-    table_a, table_b = paired_tables(pa, plan.groups, bench.y, preds_a, preds_b, weight=bench.weights,
-                                     cluster=bench.clusters)
-    rows = paired_differences(pa, compared, table_a, table_b)
+    tables = paired_tables(pa, plan.groups, bench.y, preds_a, preds_b, weight=bench.weights,
+                           cluster=bench.clusters)
+    rows = paired_differences(pa, compared, tables)
     rows = _with_status(rows, a.verdicts, "status_a").pipe(_with_status, b.verdicts, "status_b")
     return Diff(_about(a), _about(b), {**{k: bench_a[k] for k in ("id", "sha256", "split")}, "rows": len(ids)},
                 _bootstrap(pa), rows, _summaries(rows), not_compared, _notes(pa, pb))
