@@ -37,7 +37,7 @@ from .profile import Profile, Requirement
 from .resampling import Replicates, percentile_interval
 from .stats import AtomTable, GridSpec, GroupCells, build_atoms, build_regression_atoms, family_cells
 
-__all__ = ["PAIRED_COLUMNS", "PairedTables", "mcnemar", "paired_differences", "paired_tables"]
+__all__ = ["PAIRED_COLUMNS", "PairedTables", "mcnemar", "metric_direction", "paired_differences", "paired_tables"]
 
 _B = "__paired_b"  # B's decision and score (or prediction) as one code: a hidden key of the joint atoms
 _RELATIVE_DIRECTION = {"impact_ratio": "higher", "difference": "lower"}  # closer to parity is better
@@ -114,7 +114,7 @@ def _joint(groups: pd.DataFrame, label: np.ndarray, decision_a: np.ndarray, deci
     return AtomTable(frame, names, spec, True), AtomTable(b_frame, names, spec, True)
 
 
-def paired_differences(profile: Profile, requirements: list[str], tables: PairedTables) -> pd.DataFrame:
+def paired_differences(profile: Profile, tables: PairedTables, *, requirements: list[str]) -> pd.DataFrame:
     """B - A per requirement and group with its paired bootstrap interval and McNemar's test."""
     wanted = set(requirements)
     pairs = [(va, vb) for va, vb in zip(requirement_views(profile, tables.a), requirement_views(profile, tables.b))
@@ -162,10 +162,14 @@ def _paired_draws(profile: Profile, table_a: AtomTable, table_b: AtomTable,
     return [np.concatenate(d, axis=0) for d in out]
 
 
+def metric_direction(metric: str) -> str:
+    """Which way is better for a metric of the table or a relative metric: higher, lower or none."""
+    return METRICS[metric].direction if metric in METRICS else _RELATIVE_DIRECTION.get(metric, "none")
+
+
 def _direction(req: Requirement) -> str:
     """Which way is better: the metric's declared direction, else the side its threshold bounds."""
-    metric = req.metric
-    direction = METRICS[metric].direction if metric in METRICS else _RELATIVE_DIRECTION[metric]
+    direction = metric_direction(req.metric)
     if direction == "none" and req.threshold is not None:
         return "higher" if req.threshold.operator == "min" else "lower"
     return direction

@@ -150,3 +150,18 @@ def test_diff_of_an_unknown_or_edited_run(store):
     assert res.exit_code == 3
     assert res.output.startswith(f"error: {store['runs'][0]}: the bundle does not match its manifest: "
                                  "verdicts.json: SHA-256 ")
+
+
+def test_diff_of_a_run_whose_manifest_differs_from_its_tag(store):
+    client = MlflowClient(tracking_uri=store["uri"])
+    manifest = Path(client.get_run(store["runs"][1]).info.artifact_uri.removeprefix("file://")) / "evidence" / \
+        "manifest.json"
+    original = manifest.read_bytes()
+    try:
+        manifest.write_bytes(original.replace(b'"seed"', b'"seed" ', 1))
+        res = run("diff", store["runs"][1], store["runs"][2], "--tracking-uri", store["uri"])
+        tag = client.get_run(store["runs"][1]).data.tags["oversight.manifest_sha256"]
+    finally:
+        manifest.write_bytes(original)
+    assert (res.exit_code, res.output) == (3, f"error: run {store['runs'][1]}: evidence/manifest.json differs from "
+                                              f"the run's oversight.manifest_sha256 tag {tag!r}\n")

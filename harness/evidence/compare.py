@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import EvidenceError, InputError, TrackingError
-from ..metrics import METRICS
+from ..paired import metric_direction
 from .bundle import sha256_file
 
 __all__ = ["Comparison", "Format", "GroupResult", "RequirementResult", "RunResult", "compare_runs",
@@ -30,7 +30,6 @@ Format = Literal["table", "csv", "json", "markdown"]
 # The status that decides a requirement first; ``reported`` (no threshold) last.
 STATUS_ORDER = ("fail", "flag", "inconclusive", "insufficient_data", "pass", "reported")
 _FILES = ["manifest.json", "verdicts.json", "measurements.json"]
-_RELATIVE_DIRECTION = {"impact_ratio": "higher", "difference": "lower"}
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def compare_runs(profile_id: str, *, tracking_uri: str | None = None, max_runs: 
     for run in found[:max_runs]:
         with tempfile.TemporaryDirectory(prefix="oversight-compare-") as scratch:
             try:
-                folder = download_run_files(run["run_id"], _FILES, Path(scratch), tracking_uri=uri)
+                folder, _ = download_run_files(run["run_id"], _FILES, Path(scratch), tracking_uri=uri)
                 evidence, results = _read_evidence(folder, run["tags"])
             except (TrackingError, EvidenceError) as exc:
                 evidence, results = f"unreadable: {exc}", ()
@@ -140,7 +139,7 @@ def _requirement(rid: str, metric: str, groups: list[GroupResult]) -> Requiremen
     rank = {s: i for i, s in enumerate(STATUS_ORDER)}
     worst = min(groups, key=lambda g: rank.get(g.status, len(rank))).status
     tied = [g for g in groups if g.status == worst]
-    direction = METRICS[metric].direction if metric in METRICS else _RELATIVE_DIRECTION.get(metric, "none")
+    direction = metric_direction(metric)
     finite = [g for g in tied if g.value is not None and math.isfinite(g.value)]
     key = tied[0]
     if finite and direction != "none":

@@ -28,7 +28,7 @@ from ..paired import paired_differences, paired_tables
 from ..plan import make_plan
 from ..predictors import Predictions
 from ..profile import LoadedProfile, Profile, Requirement, parse_profile
-from .bundle import check_hashes, read_manifest
+from .bundle import check_hashes, read_manifest, sha256_file
 
 __all__ = ["Diff", "diff_evidence", "render_diff"]
 
@@ -78,7 +78,11 @@ def _open(ref: str, scratch: Path, tracking_uri: str | None) -> _Side:
 
         uri = existing_store(tracking_uri)
         scratch.mkdir(parents=True)
-        folder = download_run_files(ref, [], scratch, tracking_uri=uri)
+        folder, tags = download_run_files(ref, [], scratch, tracking_uri=uri)
+        logged = tags.get("oversight.manifest_sha256")
+        if (folder / "manifest.json").is_file() and sha256_file(folder / "manifest.json") != logged:
+            raise EvidenceError(f"run {ref}: evidence/manifest.json differs from the run's "
+                                f"oversight.manifest_sha256 tag {logged!r}")
     else:
         raise InputError(f"{ref}: no such bundle folder, and not an MLflow run id")
     if not (folder / "manifest.json").is_file():
@@ -117,7 +121,7 @@ def _diff(a: _Side, b: _Side) -> Diff:
     bench = plan.benchmark
     tables = paired_tables(pa, plan.groups, bench.y, preds_a, preds_b, weight=bench.weights,
                            cluster=bench.clusters)
-    rows = paired_differences(pa, compared, tables)
+    rows = paired_differences(pa, tables, requirements=compared)
     rows = _with_status(rows, a.verdicts, "status_a").pipe(_with_status, b.verdicts, "status_b")
     return Diff(_about(a), _about(b), {**{k: bench_a[k] for k in ("id", "sha256", "split")}, "rows": len(ids)},
                 _bootstrap(pa), rows, _summaries(rows), not_compared, _notes(pa, pb))

@@ -262,8 +262,9 @@ def search_profile_runs(profile_id: str, *, tracking_uri: str, max_results: int)
     return [{"run_id": r.info.run_id, "start_time": r.info.start_time, "tags": dict(r.data.tags)} for r in runs]
 
 
-def download_run_files(run_id: str, names: list[str], dst: Path, *, tracking_uri: str) -> Path:
-    """Copies of ``evidence/<name>`` of a run in ``dst``; ``names`` empty: the whole evidence folder.
+def download_run_files(run_id: str, names: list[str], dst: Path, *,
+                       tracking_uri: str) -> tuple[Path, dict[str, str]]:
+    """Copies of ``evidence/<name>`` of a run in ``dst/evidence`` (``names`` empty: every file), and its tags.
 
     A run id that does not exist is an ``InputError``; any other failure a ``TrackingError``.
     """
@@ -273,7 +274,7 @@ def download_run_files(run_id: str, names: list[str], dst: Path, *, tracking_uri
         from mlflow.tracking import MlflowClient
 
         try:
-            MlflowClient(tracking_uri=tracking_uri).get_run(run_id)
+            tags = dict(MlflowClient(tracking_uri=tracking_uri).get_run(run_id).data.tags)
         except MlflowException as exc:
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 raise InputError(f"run {run_id}: no such MLflow run at {tracking_uri}") from None
@@ -290,4 +291,4 @@ def download_run_files(run_id: str, names: list[str], dst: Path, *, tracking_uri
     except Exception as exc:
         raise TrackingError(f"cannot read the evidence of MLflow run {run_id} at {tracking_uri}: "
                             f"{type(exc).__name__}: {exc}") from exc
-    return dst / "evidence"
+    return dst / "evidence", tags
