@@ -7,11 +7,17 @@ the same order. One bootstrap replicate is one vector of joint atom counts, so b
 are measured on the same resampled rows in every replicate, with the engine's own metric
 functions (``measurements.View``) and the profile's seed, replicates, confidence and
 resampling unit. The interval of B - A is the percentile interval of the paired
-replicate differences. Relative metrics (impact ratio, difference) keep each model's
-comparator group fixed, as the engine's intervals do. Scores are resampled on the exact
-(or, past ``inference.score_bins``, the binned) grid the engine measures on, without the
-coarser resampling grid: coarsening merges atoms and would unpair them, so the cost
-follows the number of distinct (score A, score B) pairs.
+replicate differences, whatever interval a requirement declares for one model (Wilson,
+Clopper-Pearson, BCa, bootstrap-t are intervals of one model's value). Relative metrics (impact ratio, difference) keep each model's
+comparator group fixed, as the engine's intervals do.
+
+Scores. Point differences use the scores as the engine measures them (exact, or binned past
+``inference.score_bins``). When a model's scores take more values than
+``bootstrap.score_bins``, replicates resample joint atoms of both models' scores on that
+coarser grid (a model already within it keeps its scores), and each score metric's
+interval is moved by the difference between the exact and the grid's point difference,
+as ``measurements`` does for one model. Binning merges atoms only where both models' bins
+agree, so the pairing is kept.
 
 McNemar's exact test is the two-sided binomial test of the discordant pairs among the rows
 a proportion counts (its denominator), the event being its numerator. It needs the same
