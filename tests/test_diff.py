@@ -381,3 +381,44 @@ def test_auroc_interval_on_the_resampling_grid_agrees_with_an_independent_bootst
     lo, hi = np.quantile(d, [0.025, 0.975])
     r = _row(result, "R-auc")
     assert abs(r["ci_low"] - lo) < 0.3 * d.std() and abs(r["ci_high"] - hi) < 0.3 * d.std()
+
+
+def _rewritten(bundle: Path, folder: Path, edit) -> Path:
+    """A copy of ``bundle`` edited by ``edit(copy)``, its manifest's file hashes brought up to date."""
+    from harness.evidence.bundle import sha256_file
+
+    copy = folder / bundle.name
+    shutil.copytree(bundle, copy)
+    edit(copy)
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"] = {name: sha256_file(copy / name) for name in manifest["files"]}
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return copy
+
+
+def test_predictions_that_do_not_cover_the_rows(bundles, tmp_path):
+    def drop_rows(copy: Path) -> None:
+        frame = pd.read_parquet(copy / "predictions.parquet")
+        frame.iloc[2:].to_parquet(copy / "predictions.parquet", index=False)
+
+    short = _rewritten(bundles["b"], tmp_path, drop_rows)
+    first = pd.read_parquet(bundles["b"] / "predictions.parquet")["id"].iloc[0].item()
+    res = run("diff", str(bundles["a"]), str(short))
+    assert (res.exit_code, res.output) == (2, f"error: {short}: predictions.parquet does not cover the benchmark "
+                                              f"rows one to one (1,446 predictions for 1,448 rows, 2 ids missing, "
+                                              f"e.g. {first!r})\n")
+
+
+def test_a_benchmark_hash_that_differs_from_the_data_on_disk(bundles, tmp_path):
+    fake = "f" * 64
+
+    def claim(copy: Path) -> None:
+        manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+        manifest["inputs"]["benchmark"]["sha256"] = fake
+        (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    a = _rewritten(bundles["a"], tmp_path / "a", claim)
+    b = _rewritten(bundles["b"], tmp_path / "b", claim)
+    res = run("diff", str(a), str(b))
+    assert (res.exit_code, res.output) == (2, f"error: benchmark 'resume-audit-2004': SHA-256 on disk {SHA} differs "
+                                              f"from the bundles' {fake}\n")
