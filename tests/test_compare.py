@@ -127,12 +127,36 @@ def test_a_store_that_does_not_exist_is_not_created(tmp_path):
     assert res.exit_code == 2 and not path.exists()
 
 
+def test_a_file_store_that_does_not_exist(tmp_path):
+    res = run("compare", "--profile", "hiring-aedt", "--tracking-uri", f"file://{tmp_path}/mlruns")
+    assert (res.exit_code, res.output) == (
+        2, f"error: tracking URI file://{tmp_path}/mlruns: no MLflow file store at {tmp_path}/mlruns\n")
+    assert not (tmp_path / "mlruns").exists()
+
+
 def test_unreachable_server_is_a_run_failure(monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
     res = run("compare", "--profile", "hiring-aedt", "--tracking-uri", "http://127.0.0.1:9")
     assert res.exit_code == 3
     assert res.output.startswith("error: cannot search MLflow at http://127.0.0.1:9: ")
+    res = run("diff", "0" * 32, "1" * 32, "--tracking-uri", "http://127.0.0.1:9")
+    assert res.exit_code == 3
+    assert res.output.startswith(f"error: cannot read the evidence of MLflow run {'0' * 32} at http://127.0.0.1:9: ")
+
+
+def test_a_run_whose_evidence_is_missing_is_shown_unreadable(store):
+    client = MlflowClient(tracking_uri=store["uri"])
+    folder = Path(client.get_run(store["runs"][2]).info.artifact_uri.removeprefix("file://")) / "evidence"
+    (folder / "measurements.json").rename(folder / "moved.json")
+    try:
+        res = run("compare", "--profile", "hiring-aedt", "--tracking-uri", store["uri"], "--format", "json")
+    finally:
+        (folder / "moved.json").rename(folder / "measurements.json")
+    newest = json.loads(res.output)["runs"][0]
+    assert res.exit_code == 0 and newest["requirements"] == []
+    assert newest["evidence"].startswith(f"unreadable: cannot read the evidence of MLflow run {store['runs'][2]} "
+                                         f"at {store['uri']}: ")
 
 
 def test_diff_of_run_ids_equals_diff_of_their_bundles(store):
