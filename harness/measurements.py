@@ -123,8 +123,9 @@ class View:
     def paired_values(self, table: AtomTable, counts: np.ndarray, memo: dict | None = None) -> np.ndarray:
         """The reported values with relative metrics against the fixed comparators, then capped.
 
-        At the benchmark's own counts they equal ``metric_values``; in a replicate they keep
-        the comparator fixed, as the intervals do, so a paired difference inherits no bias
+        At the benchmark's own counts they equal ``metric_values`` wherever a group has a
+        comparator (NaN where it has none, e.g. the only eligible group); in a replicate they
+        keep the comparator fixed, as the intervals do, so a paired difference inherits no bias
         from re-choosing the top group.
         """
         values = self.interval_values(table, counts, memo)
