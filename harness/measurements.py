@@ -58,7 +58,7 @@ from .resampling import (
 )
 from .stats import AtomTable, GroupCells, coarsen, family_cells
 
-__all__ = ["MEASUREMENT_COLUMNS", "View", "measure"]
+__all__ = ["MEASUREMENT_COLUMNS", "View", "measure", "requirement_views", "resampling_scheme"]
 
 MEASUREMENT_COLUMNS = [
     "requirement", "metric", "family", "group", "value", "ci_low", "ci_high", "interval",
@@ -119,6 +119,17 @@ class View:
         if not self.relative:
             return base
         return _against(self.req.metric, base, self.comparator, self.eligible, self.base.direction)
+
+    def paired_values(self, table: AtomTable, counts: np.ndarray, memo: dict | None = None) -> np.ndarray:
+        """The reported values with relative metrics against the fixed comparators, then capped.
+
+        At the benchmark's own counts they equal ``metric_values`` wherever a group has a
+        comparator (NaN where it has none, e.g. the only eligible group); in a replicate they
+        keep the comparator fixed, as the intervals do, so a paired difference inherits no bias
+        from re-choosing the top group.
+        """
+        values = self.interval_values(table, counts, memo)
+        return _cap(self.req.metric, values, values)[0] if self.relative else values
 
 
 def _cells(table: AtomTable, gc: GroupCells, counts: np.ndarray, *, weighted: bool, score: bool,
@@ -455,3 +466,14 @@ def _katz(v: View, confidence: float) -> tuple[np.ndarray, np.ndarray]:
         if r >= 0 and v.eligible[i]:
             lo[i], hi[i] = katz_log_ratio(x[i], n[i], x[r], n[r], confidence)
     return lo, hi
+
+
+def requirement_views(profile: Profile, table: AtomTable) -> list[View]:
+    """One view per requirement, as ``measure`` builds them (for paired comparisons of two tables)."""
+    cache: dict[tuple[str, ...], GroupCells] = {}
+    return [_view(profile, req, table, cache) for req in profile.requirements]
+
+
+def resampling_scheme(profile: Profile, table: AtomTable) -> dict[str, np.ndarray | None]:
+    """Cluster or strata codes per atom of ``table``, as the profile's bootstrap declares."""
+    return _scheme(profile, table)

@@ -12,13 +12,15 @@ import math
 import re
 import tempfile
 import warnings
+from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
 
-from harness.errors import ModelError, TrackingError
+from harness.errors import InputError, ModelError, TrackingError
 
-__all__ = ["find_run", "load_model", "log_evaluation", "metric_key", "read_run", "resolved_uri"]
+__all__ = ["download_run_files", "existing_store", "find_run", "load_model", "log_evaluation", "metric_key", "read_run",
+           "resolved_uri", "search_profile_runs"]
 
 
 # --- loading vendor models ---------------------------------------------------
@@ -213,3 +215,80 @@ def find_run(manifest_sha256: str, experiment: str, *, tracking_uri: str | None 
     except Exception as exc:
         raise TrackingError(f"cannot search MLflow: {type(exc).__name__}: {exc}") from exc
     return runs[0].info.run_id if runs else None
+
+
+# --- reading runs back for comparisons ----------------------------------------
+
+
+def existing_store(tracking_uri: str | None) -> str:
+    """The resolved tracking URI, refused when it names a local store that does not exist.
+
+    MLflow creates an empty database (or folder) for a SQLite or file URI it cannot find;
+    a reader that did so would report "no runs" for a mistyped path instead of the mistake.
+    """
+    from urllib.parse import urlparse
+
+    uri = resolved_uri(tracking_uri)
+    parsed = urlparse(uri)
+    if parsed.scheme == "sqlite":
+        path = uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else ""
+        if path and path != ":memory:" and not Path(path).is_file():
+            raise InputError(f"tracking URI {uri}: no SQLite database at {path}")
+    elif parsed.scheme in ("", "file"):
+        path = parsed.path if parsed.scheme == "file" else uri
+        if not Path(path).is_dir():
+            raise InputError(f"tracking URI {uri}: no MLflow file store at {path}")
+    return uri
+
+
+def search_profile_runs(profile_id: str, *, tracking_uri: str, max_results: int) -> list[dict[str, Any]]:
+    """Runs of the experiment named after ``profile_id``, newest first: id, start time (ms), tags.
+
+    Raises ``InputError`` when the experiment does not exist, naming the URI searched.
+    """
+    try:
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(tracking_uri=tracking_uri)
+        exp = client.get_experiment_by_name(profile_id)
+        if exp is None:
+            raise InputError(f"profile '{profile_id}': no MLflow experiment of that name at {tracking_uri}")
+        runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"],
+                                  max_results=max_results)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise TrackingError(f"cannot search MLflow at {tracking_uri}: {type(exc).__name__}: {exc}") from exc
+    return [{"run_id": r.info.run_id, "start_time": r.info.start_time, "tags": dict(r.data.tags)} for r in runs]
+
+
+def download_run_files(run_id: str, names: list[str], dst: Path, *,
+                       tracking_uri: str) -> tuple[Path, dict[str, str]]:
+    """Copies of ``evidence/<name>`` of a run in ``dst/evidence`` (``names`` empty: every file), and its tags.
+
+    A run id that does not exist is an ``InputError``; any other failure a ``TrackingError``.
+    """
+    try:
+        import mlflow.artifacts
+        from mlflow.exceptions import MlflowException
+        from mlflow.tracking import MlflowClient
+
+        try:
+            tags = dict(MlflowClient(tracking_uri=tracking_uri).get_run(run_id).data.tags)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                raise InputError(f"run {run_id}: no such MLflow run at {tracking_uri}") from None
+            raise
+        if not names:  # the folder arrives as dst/evidence
+            mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="evidence", dst_path=str(dst),
+                                                tracking_uri=tracking_uri)
+        (dst / "evidence").mkdir(parents=True, exist_ok=True)
+        for name in names:  # a single file arrives under its own name
+            mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=f"evidence/{name}",
+                                                dst_path=str(dst / "evidence"), tracking_uri=tracking_uri)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise TrackingError(f"cannot read the evidence of MLflow run {run_id} at {tracking_uri}: "
+                            f"{type(exc).__name__}: {exc}") from exc
+    return dst / "evidence", tags
