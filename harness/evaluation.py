@@ -22,7 +22,8 @@ from .errors import InputError
 from .evidence.bundle import Bundle, write_bundle
 from .measurements import measure
 from .plan import Plan, atoms_of, check_columns, check_pinned, make_plan, validate_scores
-from .predictors import Predictions, load_model, predict, read_predictions
+from .declared import read_predictions
+from .predictors import Predictions, load_model, predict
 from .profile import LoadedProfile, Profile, load_profile
 from .report import render_html, render_markdown
 from .stats import AtomTable

@@ -28,7 +28,8 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 from sklearn.svm import LinearSVC
 
 from harness.errors import ModelError, PredictionsError
-from harness.predictors import Predictions, fingerprint, predict, read_predictions
+from harness.declared import read_predictions
+from harness.predictors import Predictions, fingerprint, predict
 
 N = 120
 
