@@ -98,7 +98,7 @@ def _id_keys(ids: pd.Series, expected: np.ndarray, *, who: str, locate: Locate,
     empty = ids.isna().to_numpy() | ids.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(dtype=bool)
     if empty.any():
         at = np.flatnonzero(empty)[:SHOWN]
-        raise PredictionsError(f"{who} has {empty.sum()} rows without an id, first at "
+        raise PredictionsError(f"{who} has {_count(empty.sum(), 'row')} without an id, first at "
                                f"{locate(at)}; expected an id on every row")
     if ids.dtype == expected.dtype:
         return ids.to_numpy(), expected, ""
@@ -114,8 +114,13 @@ def _check_unique(keys: np.ndarray, *, who: str, locate: Locate) -> None:
     if repeated.any():
         names = pd.unique(keys[repeated])
         shown = [f"{name} ({locate(np.flatnonzero(keys == name))})" for name in names[:SHOWN]]
-        raise PredictionsError(f"{who}: {len(names)} ids appear more than once, first "
+        raise PredictionsError(f"{who}: {_count(len(names), 'id')} {'appears' if len(names) == 1 else 'appear'} "
+                               "more than once, first "
                                f"{'; '.join(shown)}; expected each id once")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _check_range(score: np.ndarray, found: np.ndarray, score_range: tuple[float, float], *, who: str,

@@ -32,8 +32,12 @@ UTF8_BOM = b"\xef\xbb\xbf"
 DELIMITERS = {";": "semicolon", "\t": "tab", "|": "vertical bar"}
 MAGIC = ((b"PAR1", "a Parquet file", "name it .parquet"), (b"\x1f\x8b", "gzip-compressed", "name it .csv.gz"),
          (b"PK\x03\x04", "a zip archive (an Excel workbook?)", 'save it from Excel as "CSV UTF-8 (Comma delimited)"'))
-PARQUET_TYPES = {"id": "integers or text", "decision": "0/1 as integers, floats or booleans",
-                 "score": "numbers (integer or floating point)", "prediction": "numbers (integer or floating point)"}
+PARQUET_TYPES = {  # column -> (what it may hold, the fix)
+    "id": ("integers or text", "write the ids as integers or text"),
+    "decision": ("0/1 as integers, floats or booleans", "write 0 and 1 as integers"),
+    "score": ("numbers (integer or floating point)", "write the scores as floating-point numbers"),
+    "prediction": ("numbers (integer or floating point)", "write the predictions as floating-point numbers"),
+}
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -61,17 +65,17 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         problem = exc.strerror or str(exc)
         raise PredictionsError(f"cannot read predictions file {path}: {problem}") from exc
     if len(data) > max_bytes:
-        raise PredictionsError(f"predictions file {path} is larger than the limit of {max_bytes:,} bytes "
-                               f"({_size(path, len(data))}); expected one row per benchmark id with columns id, "
-                               "decision and score: drop other columns, or compress it as .csv.gz")
+        raise PredictionsError(f"predictions file {path} is {_size(path, max_bytes)}, over the limit of "
+                               f"{max_bytes:,} bytes; expected one row per benchmark id with columns id, decision "
+                               "and score: drop other columns, or compress it as .csv.gz")
     return data
 
 
-def _size(path: Path, read: int) -> str:
+def _size(path: Path, max_bytes: int) -> str:
     try:
         return f"{path.stat().st_size:,} bytes"
-    except OSError:
-        return f"over {read - 1:,} bytes"
+    except OSError:  # gone since it was read
+        return f"more than {max_bytes:,} bytes"
 
 
 def _gunzip(data: bytes, path: Path, max_bytes: int) -> bytes:
@@ -125,7 +129,7 @@ def _decode(raw: bytes, path: Path) -> str:
     nul = raw.find(b"\x00", start)
     if nul >= 0:
         wide = raw[start + 1:start + 40:2].count(0) > 10 or raw[start:start + 40:2].count(0) > 10
-        guess = " (UTF-16 without a byte order mark?)" if wide else ""
+        guess = ", as UTF-16 text without a byte order mark does" if wide else ""
         raise PredictionsError(f"predictions file {path} holds a NUL byte at byte offset {nul} "
                                f"({_line_of(raw, nul)}){guess}; expected UTF-8 text: {UTF8}")
     try:
@@ -133,8 +137,8 @@ def _decode(raw: bytes, path: Path) -> str:
     except UnicodeDecodeError as exc:
         at = start + exc.start
         raise PredictionsError(f"predictions file {path} is not UTF-8: byte 0x{raw[at]:02X} at byte offset {at} "
-                               f"({_line_of(raw, at)}) is not valid UTF-8, as in Latin-1 or Windows-1252 text; "
-                               f"expected UTF-8: {UTF8}") from exc
+                               f"({_line_of(raw, at)}) is not valid there ({exc.reason}), as in Latin-1 or "
+                               f"Windows-1252 text; expected UTF-8: {UTF8}") from exc
 
 
 def _line_of(raw: bytes, offset: int) -> str:
@@ -186,9 +190,12 @@ def _parquet_table(data: bytes, path: Path, required: tuple[str, ...], max_rows:
     import pyarrow.parquet as pq
 
     if not data.startswith(b"PAR1"):
-        what = next((w for magic, w, _ in MAGIC[1:] if data.startswith(magic)), "not a Parquet file")
-        raise PredictionsError(f"predictions file {path} is {what}: it does not start with the Parquet marker "
-                               "PAR1; expected a Parquet file (name a CSV file .csv)")
+        what = next((w for magic, w, _ in MAGIC[1:] if data.startswith(magic)), "")
+        if not what:
+            head = data[:200].decode("utf-8", errors="replace")
+            what = "CSV text" if "," in head and "\ufffd" not in head and "\x00" not in head else "something else"
+        raise PredictionsError(f"predictions file {path} is {what}, not Parquet (it does not start with the "
+                               "Parquet marker PAR1); expected a Parquet file: name a CSV file .csv")
     if not data.endswith(b"PAR1") or len(data) < 12:
         raise PredictionsError(f"predictions file {path} is incomplete: it does not end with the Parquet marker "
                                "PAR1 (truncated?); expected a complete Parquet file: copy or write it again")
@@ -216,5 +223,6 @@ def _check_type(name: str, kind: object, path: Path) -> None:
     ok = {"id": pa.types.is_integer(value) or pa.types.is_string(value) or pa.types.is_large_string(value),
           "decision": numeric or pa.types.is_boolean(value)}.get(name, numeric)
     if not ok:
+        expected, fix = PARQUET_TYPES[name]
         raise PredictionsError(f"predictions file {path}: column {name!r} has Parquet type {kind}; expected "
-                               f"{PARQUET_TYPES[name]}: write the column with that type")
+                               f"{expected}: {fix}")
