@@ -19,9 +19,12 @@ import pandas as pd
 from . import tables
 from .errors import PredictionsError
 from .predictors import SHOWN, Locate, Predictions, _decisions, _scores
-from .tables import MAX_BYTES, MAX_ROWS, PREDICTION_SUFFIXES
+from .tables import PREDICTION_SUFFIXES
 
 __all__ = ["MAX_BYTES", "MAX_ROWS", "PREDICTION_SUFFIXES", "read_predictions"]
+
+MAX_BYTES = 2 * 1024**3  # 2 GiB: a predictions file on disk, and a .csv.gz once decompressed
+MAX_ROWS = 50_000_000  # rows of a predictions file, rows for ids the benchmark does not judge included
 
 _FLOAT_ID = re.compile(r"^(-?\d+)\.0+$")
 

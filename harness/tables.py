@@ -20,10 +20,8 @@ import pandas as pd
 
 from .errors import PredictionsError
 
-__all__ = ["MAX_BYTES", "MAX_ROWS", "PREDICTION_SUFFIXES", "is_parquet", "read_table"]
+__all__ = ["PREDICTION_SUFFIXES", "is_parquet", "read_table"]
 
-MAX_BYTES = 2 * 1024**3  # 2 GiB: a predictions file on disk, and a .csv.gz once decompressed
-MAX_ROWS = 50_000_000  # rows of a predictions file, rows for ids not judged included
 PREDICTION_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 UTF8 = 're-save it as UTF-8 (in Excel: "CSV UTF-8 (Comma delimited)")'
 BOMS = ((b"\x00\x00\xfe\xff", "UTF-32 BE"), (b"\xff\xfe\x00\x00", "UTF-32 LE"), (b"\xfe\xff", "UTF-16 BE"),
@@ -46,7 +44,10 @@ def is_parquet(path: Path) -> bool:
 
 
 def read_table(path: Path, *, required: tuple[str, ...], max_bytes: int, max_rows: int) -> tuple[bytes, pd.DataFrame]:
-    """The file's bytes (for its hash) and its table, with every column in ``required``."""
+    """The file's bytes (for its hash) and its table, with every column in ``required``.
+
+    ``max_bytes`` caps the file and a .csv.gz once decompressed; ``max_rows`` caps its rows.
+    """
     data = _read_bytes(path, max_bytes)
     if is_parquet(path):
         return data, _parquet_table(data, path, required, max_rows)
@@ -207,7 +208,7 @@ def _parquet_table(data: bytes, path: Path, required: tuple[str, ...], max_rows:
         wanted = [name for name in PARQUET_TYPES if name in schema.names and (name in required or name == "score")]
         for name in wanted:
             _check_type(name, schema.field(name).type, path)
-        return parquet.read(columns=wanted).to_pandas()
+        return parquet.read(columns=wanted).to_pandas(ignore_metadata=True)  # the file's pandas metadata is not ours
     except PredictionsError:
         raise
     except Exception as exc:  # noqa: BLE001 - a damaged file fails in many ways

@@ -35,6 +35,10 @@ def _run(profile: Path | str, predictions: str, out: Path, *extra: str):
                                      "--no-tracking", "--out", str(out), *extra], catch_exceptions=False)
 
 
+def test_caps_have_their_documented_values() -> None:
+    assert (declared.MAX_BYTES, declared.MAX_ROWS) == (2 * 1024**3, 50_000_000)
+
+
 def test_the_corpus_is_complete() -> None:
     files = sorted(p.name for p in CORPUS.iterdir() if p.is_file() and p.name != "expected.yaml")
     assert files == sorted(EXPECTED)
