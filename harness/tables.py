@@ -194,9 +194,9 @@ def _parquet_table(data: bytes, path: Path, required: tuple[str, ...], max_rows:
         what = next((w for magic, w, _ in MAGIC[1:] if data.startswith(magic)), "")
         if not what:
             head = data[:200].decode("utf-8", errors="replace")
-            what = "CSV text" if "," in head and "\ufffd" not in head and "\x00" not in head else "something else"
-        raise PredictionsError(f"predictions file {path} is {what}, not Parquet (it does not start with the "
-                               "Parquet marker PAR1); expected a Parquet file: name a CSV file .csv")
+            what = "CSV text" if "," in head and "\ufffd" not in head and "\x00" not in head else ""
+        raise PredictionsError(f"predictions file {path} is {what + ', ' if what else ''}not a Parquet file (it does "
+                               "not start with the Parquet marker PAR1); expected a Parquet file: name a CSV file .csv")
     if not data.endswith(b"PAR1") or len(data) < 12:
         raise PredictionsError(f"predictions file {path} is incomplete: it does not end with the Parquet marker "
                                "PAR1 (truncated?); expected a complete Parquet file: copy or write it again")

@@ -460,8 +460,8 @@ def test_file_format_errors(tmp_path: Path) -> None:
         f"cannot read predictions file {absent}: No such file or directory")
     broken = _write(tmp_path, "not parquet", "preds.parquet")
     assert _read_error(broken, IDS) == (
-        f"predictions file {broken} is not a Parquet file: it does not start with the Parquet marker PAR1; "
-        "expected a Parquet file (name a CSV file .csv)")
+        f"predictions file {broken} is not a Parquet file (it does not start with the Parquet marker PAR1); "
+        "expected a Parquet file: name a CSV file .csv")
     no_decision = _write(tmp_path, "id,prediction\n1,0\n")
     assert _read_error(no_decision, IDS) == (
         f"predictions file {no_decision} lacks required column(s) ['decision']; found columns "
@@ -471,7 +471,7 @@ def test_file_format_errors(tmp_path: Path) -> None:
 def test_id_errors(tmp_path: Path) -> None:
     empty = _write(tmp_path, "id,decision\n1,0\n,1\n")
     assert _read_error(empty, np.array([1])) == (
-        f"predictions file {empty} has 1 rows without an id, first at lines 3; "
+        f"predictions file {empty} has 1 row without an id, first at lines 3; "
         "expected an id on every row")
     duplicated = _write(tmp_path, "id,decision\n1,0\n2,1\n1,1\n3,0\n2,0\n")
     assert _read_error(duplicated, np.array([1, 2, 3])) == (
