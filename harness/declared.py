@@ -102,7 +102,7 @@ def _id_keys(ids: pd.Series, expected: np.ndarray, *, who: str, locate: Locate,
     if empty.any():
         at = np.flatnonzero(empty)[:SHOWN]
         raise PredictionsError(f"{who} has {_count(empty.sum(), 'row')} without an id, first at "
-                               f"{locate(at)}; expected an id on every row")
+                               f"{locate(at)}; expected an id on every row (a blank line is a row without one)")
     if ids.dtype == expected.dtype:
         return ids.to_numpy(), expected, ""
     hint = ""

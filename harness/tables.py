@@ -99,22 +99,31 @@ def _gunzip(data: bytes, path: Path, max_bytes: int) -> bytes:
 
 def _csv_table(raw: bytes, path: Path, required: tuple[str, ...], max_rows: int) -> pd.DataFrame:
     text = _decode(raw, path)
-    lines = [line for line in _LINE_BREAK.split(text, maxsplit=50) if line.strip()]
-    if not lines:
+    if not text.strip():
         raise PredictionsError(f"predictions file {path} is empty; expected a header line "
                                f"({_expected(required)}) and one row per benchmark id")
-    header = lines[0]
+    header = _LINE_BREAK.split(text, maxsplit=1)[0]
+    if not header.strip():
+        raise PredictionsError(f"predictions file {path} starts with a blank line; expected the header line "
+                               f"({_expected(required)}) on line 1: remove the blank lines before it")
     _check_delimiter(header, path, required)
     _check_names(next(csv.reader([header])), path, required)
-    try:
+    try:  # blank lines are kept as rows, so that row i is on line i + 2
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
-                            nrows=max_rows + 1)
+                            skip_blank_lines=False, nrows=max_rows + 1)
     except Exception as exc:  # noqa: BLE001 - the parser raises many types for bad input
         problem = str(exc).strip()
         raise PredictionsError(f"cannot parse predictions file {path} as CSV: {problem}; expected comma-"
                                "separated rows with as many fields as the header line") from exc
     _check_rows(len(table), path, max_rows)
-    return table
+    return _without_trailing_blanks(table)
+
+
+def _without_trailing_blanks(table: pd.DataFrame) -> pd.DataFrame:
+    """Blank lines at the end of a file are harmless; blank lines between rows stay, as rows without an id."""
+    filled = (table != "").to_numpy().any(axis=1)
+    last = int(filled.nonzero()[0][-1]) + 1 if filled.any() else 0
+    return table.iloc[:last]
 
 
 def _decode(raw: bytes, path: Path) -> str:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -22,6 +23,7 @@ from click.testing import CliRunner
 from harness import declared
 from harness.benchmark import load_benchmark
 from harness.cli import main
+from harness.declared import read_predictions
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests/data/bad/predictions"
@@ -66,22 +68,17 @@ def test_the_installed_command_prints_the_same_line(tmp_path: Path) -> None:
     assert (res.returncode, res.stderr) == (2, f"error: {EXPECTED[name]['message']}\n")
 
 
-def _health_file(tmp_path: Path) -> tuple[pd.DataFrame, Path]:
-    bench = load_benchmark("flchain-mayo")
-    frame = pd.DataFrame({"id": bench.ids, "decision": bench.y, "score": bench.y * 0.98 + 0.01})
-    return frame, tmp_path / "p.csv"
-
-
 def test_utf8_bom_and_crlf_line_endings_are_harmless(tmp_path: Path) -> None:
-    frame, plain = _health_file(tmp_path)
-    frame.to_csv(plain, index=False)
-    text = plain.read_text(encoding="utf-8")
+    bench = load_benchmark("flchain-mayo")
+    plain = tmp_path / "plain.csv"
+    pd.DataFrame({"id": bench.ids, "decision": bench.y, "score": bench.y * 0.98 + 0.01}).to_csv(plain, index=False)
     windows = tmp_path / "excel.csv"
-    windows.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    windows.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes().replace(b"\n", b"\r\n"))
     packed = tmp_path / "excel.csv.gz"
     packed.write_bytes(gzip.compress(windows.read_bytes()))
-    runs = [_run(HEALTH, str(path), tmp_path / f"out-{i}", "--json") for i, path in enumerate((plain, windows, packed))]
-    assert [(res.exit_code, res.stderr) for res in runs] == [(0, "")] * 3
-    docs = [json.loads(res.stdout) for res in runs]
-    assert [doc["verdict"] for doc in docs] == ["compliant"] * 3
-    assert docs[1]["requirements"] == docs[0]["requirements"] == docs[2]["requirements"]
+    read = [read_predictions(path, expected_ids=bench.ids, score_range=(0.0, 1.0)) for path in (plain, windows, packed)]
+    for other in read[1:]:
+        np.testing.assert_array_equal(other.decision, read[0].decision)
+        np.testing.assert_array_equal(other.score, read[0].score)
+    res = _run(HEALTH, str(windows), tmp_path / "out", "--json")
+    assert (res.exit_code, res.stderr, json.loads(res.stdout)["verdict"]) == (0, "", "compliant")

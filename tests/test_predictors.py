@@ -472,7 +472,7 @@ def test_id_errors(tmp_path: Path) -> None:
     empty = _write(tmp_path, "id,decision\n1,0\n,1\n")
     assert _read_error(empty, np.array([1])) == (
         f"predictions file {empty} has 1 row without an id, first at lines 3; "
-        "expected an id on every row")
+        "expected an id on every row (a blank line is a row without one)")
     duplicated = _write(tmp_path, "id,decision\n1,0\n2,1\n1,1\n3,0\n2,0\n")
     assert _read_error(duplicated, np.array([1, 2, 3])) == (
         f"predictions file {duplicated}: 2 ids appear more than once, first 1 (lines 2, 4); "
