@@ -51,19 +51,7 @@ def read_predictions(path: str | Path, *, expected_ids: np.ndarray, task: str = 
     keys, expected_keys, hint = _id_keys(table["id"], expected_ids, who=who, locate=lines, csv=csv)
     _check_unique(keys, who=who, locate=lines)
     locate = partial(_where, csv=csv, ids=table["id"].to_numpy())
-    decision = score = value = None
-    if regression:
-        column = table["prediction"]
-        value = _scores(_numbers(column, booleans=False), column.to_numpy(), who=who, locate=locate,
-                        what="prediction")
-    else:
-        column = table["decision"]
-        decision = _decisions(_numbers(column, booleans=True), column.to_numpy(), who=who, locate=locate)
-        if "score" in table.columns:
-            column = table["score"]
-            score = _scores(_numbers(column, booleans=False), column.to_numpy(), who=who, locate=locate)
-            if score_range is not None:
-                _check_range(score, column.to_numpy(), score_range, who=who, locate=locate)
+    decision, score, value = _values(table, regression=regression, score_range=score_range, who=who, locate=locate)
     rows = pd.Index(keys).get_indexer(expected_keys)
     _check_present(rows, expected_ids, keys=keys, file_ids=table["id"].to_numpy(), who=who, hint=hint)
     sha256 = hashlib.sha256(data).hexdigest()
@@ -74,6 +62,28 @@ def read_predictions(path: str | Path, *, expected_ids: np.ndarray, task: str = 
 
     return Predictions(ids=expected_ids.copy(), decision=pick(decision), score=pick(score), source=source,
                        value=pick(value))
+
+
+Values = tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]  # decision, score, value
+
+
+def _values(table: pd.DataFrame, *, regression: bool, score_range: tuple[float, float] | None, who: str,
+            locate: Locate) -> Values:
+    """Every row's decision and score (or predicted value), checked; the file's text shows in errors."""
+    if regression:
+        column = table["prediction"]
+        value = _scores(_numbers(column, booleans=False), column.to_numpy(), who=who, locate=locate,
+                        what="prediction")
+        return None, None, value
+    column = table["decision"]
+    decision = _decisions(_numbers(column, booleans=True), column.to_numpy(), who=who, locate=locate)
+    if "score" not in table.columns:
+        return decision, None, None
+    column = table["score"]
+    score = _scores(_numbers(column, booleans=False), column.to_numpy(), who=who, locate=locate)
+    if score_range is not None:
+        _check_range(score, column.to_numpy(), score_range, who=who, locate=locate)
+    return decision, score, None
 
 
 def _where(at: np.ndarray, *, csv: bool, ids: np.ndarray | None = None) -> str:
@@ -144,12 +154,11 @@ def _check_present(rows: np.ndarray, expected: np.ndarray, *, keys: np.ndarray, 
     if not missing.any():
         return
     found = int((~missing).sum())
-    shown = file_ids[:SHOWN].tolist()
-    more = ", ..." if len(file_ids) > SHOWN else ""
+    shown = ", ".join(repr(v) for v in file_ids[:SHOWN].tolist()) + (", ..." if len(file_ids) > SHOWN else "")
     raise PredictionsError(
         f"{who} has no row for {missing.sum()} of the {len(expected)} expected ids, first "
         f"{expected[missing][:SHOWN].tolist()}; expected a row for every benchmark id{hint}; the file's "
-        f"{len(keys)} rows start with ids {str(shown)[:-1]}{more}], {found or 'none'} of them expected"
+        f"{len(keys)} rows start with ids [{shown}], {found or 'none'} of them expected"
         + _near_misses(keys, expected[missing]))
 
 

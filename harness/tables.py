@@ -15,10 +15,14 @@ import re
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .errors import PredictionsError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["PREDICTION_SUFFIXES", "is_parquet", "read_table"]
 
@@ -214,7 +218,8 @@ def _parquet_table(data: bytes, path: Path, required: tuple[str, ...], max_rows:
         schema = parquet.schema_arrow
         _check_names(schema.names, path, required)
         _check_rows(parquet.metadata.num_rows, path, max_rows)
-        wanted = [name for name in PARQUET_TYPES if name in schema.names and (name in required or name == "score")]
+        optional = ("score",) if "decision" in required else ()
+        wanted = [name for name in PARQUET_TYPES if name in schema.names and name in (*required, *optional)]
         for name in wanted:
             _check_type(name, schema.field(name).type, path)
         return parquet.read(columns=wanted).to_pandas(ignore_metadata=True)  # the file's pandas metadata is not ours
@@ -225,7 +230,7 @@ def _parquet_table(data: bytes, path: Path, required: tuple[str, ...], max_rows:
                                "expected a complete Parquet file: write it again") from exc
 
 
-def _check_type(name: str, kind: object, path: Path) -> None:
+def _check_type(name: str, kind: pa.DataType, path: Path) -> None:
     import pyarrow as pa
 
     value = kind.value_type if pa.types.is_dictionary(kind) else kind
