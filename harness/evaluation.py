@@ -18,11 +18,12 @@ import pandas as pd
 import yaml
 
 from . import __version__
+from .declared import read_predictions
 from .errors import InputError
 from .evidence.bundle import Bundle, write_bundle
 from .measurements import measure
-from .plan import Plan, atoms_of, check_columns, check_pinned, make_plan, validate_scores
-from .predictors import Predictions, load_model, predict, read_predictions
+from .plan import Plan, atoms_of, check_columns, check_pinned, make_plan, score_limits, validate_scores
+from .predictors import Predictions, load_model, predict
 from .profile import LoadedProfile, Profile, load_profile
 from .report import render_html, render_markdown
 from .stats import AtomTable
@@ -78,7 +79,8 @@ def _predictions(plan: Plan, model: Any, predictions: str | Path | None) -> Pred
     bench = plan.benchmark
     task = plan.profile.task
     if predictions is not None:
-        return read_predictions(predictions, expected_ids=bench.ids, task=task)
+        return read_predictions(predictions, expected_ids=bench.ids, task=task,
+                                score_range=score_limits(plan.profile))
     inputs = bench.model_inputs(plan.profile.model_inputs.allow_sensitive)
     return predict(model, inputs, bench.ids, task=task)
 

@@ -22,8 +22,11 @@ from .stats import AtomTable, GridSpec, build_atoms, build_regression_atoms
 
 __all__ = [
     "Plan", "add_derived", "atoms_of", "check_columns", "check_pinned", "group_columns", "make_plan", "needs_score",
-    "validate_scores",
+    "score_limits", "validate_scores",
 ]
+
+
+PROBABILITY_METRICS = ("brier", "ece", "oe_ratio")  # need scores that are probabilities, in [0, 1]
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,20 @@ def _hint(word: str, choices: list[str]) -> str:
     return (f"; did you mean '{close[0]}'?" if close else "") + f" valid choices: {', '.join(choices)}"
 
 
+def score_limits(profile: Profile) -> tuple[float, float] | None:
+    """The range every declared score must lie in: ``inference.score_range``, within [0, 1] for probabilities.
+
+    None when no requirement uses scores, so a score column the profile ignores is not judged.
+    """
+    needing = [r.base_metric for r in profile.requirements if METRICS[r.base_metric].needs_score]
+    if not needing:
+        return None
+    lo, hi = profile.inference.score_range
+    if set(needing) & set(PROBABILITY_METRICS):
+        return max(lo, 0.0), min(hi, 1.0)
+    return lo, hi
+
+
 def validate_scores(score: np.ndarray | None, profile: Profile, source: str) -> None:
     """Score metrics need scores; Brier, ECE and O/E need probabilities in [0, 1]."""
     needing = [r for r in profile.requirements if METRICS[r.base_metric].needs_score]
@@ -144,7 +161,7 @@ def validate_scores(score: np.ndarray | None, profile: Profile, source: str) -> 
         names = ", ".join(f"{r.id} ({r.base_metric})" for r in needing)
         raise PredictionsError(f"{source}: requirements {names} need scores; the predictions have none "
                                "(give a 'score' column or a model with predict_proba)")
-    prob = [r for r in needing if r.base_metric in ("brier", "ece", "oe_ratio")]
+    prob = [r for r in needing if r.base_metric in PROBABILITY_METRICS]
     bad = np.flatnonzero((score < 0) | (score > 1))
     if prob and bad.size:
         raise PredictionsError(f"{source}: requirement {prob[0].id} ({prob[0].base_metric}) needs probabilities "

@@ -94,8 +94,8 @@ def test_bad_predictions_file_is_invalid_input(tmp_path):
     path.write_text("id,decision\n0,1\n1,2\n")
     res = run("run", "--profile", HIRING, "--predictions", str(path), "--no-tracking")
     assert res.exit_code == 2
-    assert res.stderr == (f"error: predictions file {path}: decision is not 0/1 on 1 of 2 rows, first at lines 3: "
-                          "found [2]; expected 0 or 1 (true/false and 0.0/1.0 are accepted)\n")
+    assert res.stderr == (f"error: predictions file {path}: decision is not 0/1 on 1 of 2 rows, first at lines 3 (id 1): "
+                          "found ['2']; expected 0 or 1 (true/false and 0.0/1.0 are accepted)\n")
     assert "Traceback" not in res.output
 
 

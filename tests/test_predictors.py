@@ -28,7 +28,8 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 from sklearn.svm import LinearSVC
 
 from harness.errors import ModelError, PredictionsError
-from harness.predictors import Predictions, fingerprint, predict, read_predictions
+from harness.declared import read_predictions
+from harness.predictors import Predictions, fingerprint, predict
 
 N = 120
 
@@ -458,8 +459,9 @@ def test_file_format_errors(tmp_path: Path) -> None:
     assert _read_error(absent, IDS) == (
         f"cannot read predictions file {absent}: No such file or directory")
     broken = _write(tmp_path, "not parquet", "preds.parquet")
-    assert _read_error(broken, IDS).startswith(
-        f"cannot parse predictions file {broken} as Parquet: ")
+    assert _read_error(broken, IDS) == (
+        f"predictions file {broken} is not a Parquet file (it does not start with the Parquet marker PAR1); "
+        "expected a Parquet file: name a CSV file .csv")
     no_decision = _write(tmp_path, "id,prediction\n1,0\n")
     assert _read_error(no_decision, IDS) == (
         f"predictions file {no_decision} lacks required column(s) ['decision']; found columns "
@@ -469,8 +471,8 @@ def test_file_format_errors(tmp_path: Path) -> None:
 def test_id_errors(tmp_path: Path) -> None:
     empty = _write(tmp_path, "id,decision\n1,0\n,1\n")
     assert _read_error(empty, np.array([1])) == (
-        f"predictions file {empty} has 1 rows without an id, first at lines 3; "
-        "expected an id on every row")
+        f"predictions file {empty} has 1 row without an id, first at lines 3; "
+        "expected an id on every row (a blank line is a row without one)")
     duplicated = _write(tmp_path, "id,decision\n1,0\n2,1\n1,1\n3,0\n2,0\n")
     assert _read_error(duplicated, np.array([1, 2, 3])) == (
         f"predictions file {duplicated}: 2 ids appear more than once, first 1 (lines 2, 4); "
@@ -478,21 +480,20 @@ def test_id_errors(tmp_path: Path) -> None:
     partial = _write(tmp_path, "id,decision\n1,0\n2,1\n")
     assert _read_error(partial, np.array([1, 2, 3, 4])) == (
         f"predictions file {partial} has no row for 2 of the 4 expected ids, first [3, 4]; "
-        "expected a row for every benchmark id (ids were compared as text because the file's "
-        "id column is str and the benchmark ids are int64)")
+        "expected a row for every benchmark id; the file's 2 rows start with ids ['1', '2'], 2 of them expected")
 
 
 def test_value_errors(tmp_path: Path) -> None:
     decisions = _write(tmp_path, "id,decision\n1,0\n2,yes\n3,1\n4,2\n")
     assert _read_error(decisions, np.array([1, 2, 3, 4])) == (
-        f"predictions file {decisions}: decision is not 0/1 on 2 of 4 rows, first at lines 3, 5: "
+        f"predictions file {decisions}: decision is not 0/1 on 2 of 4 rows, first at lines 3, 5 (ids 2, 4): "
         "found ['yes', '2']; expected 0 or 1 (true/false and 0.0/1.0 are accepted)")
     scores = _write(tmp_path, "id,decision,score\n1,0,0.2\n2,1,high\n3,1,\n")
     assert _read_error(scores, np.array([1, 2, 3])) == (
         f"predictions file {scores}: score is not a finite number on 2 of 3 rows, first at "
-        "lines 3, 4: found ['high', nan]; expected finite numbers")
+        "lines 3, 4 (ids 2, 3): found ['high', '']; expected finite numbers")
     parquet = tmp_path / "preds.parquet"
     pd.DataFrame({"id": [1, 2], "decision": [0.0, 0.5]}).to_parquet(parquet)
     assert _read_error(parquet, np.array([1, 2])) == (
         f"predictions file {parquet}: decision is not 0/1 on 1 of 2 rows, first at rows 1 "
-        "(counting from 0): found [0.5]; expected 0 or 1 (true/false and 0.0/1.0 are accepted)")
+        "(counting from 0; id 2): found [0.5]; expected 0 or 1 (true/false and 0.0/1.0 are accepted)")

@@ -278,7 +278,7 @@ def test_regression_predictions_errors(tmp_path):
     with pytest.raises(PredictionsError) as err:
         harness.evaluate(path, predictions=bad, out=tmp_path / "o", tracking=False)
     assert str(err.value) == (f"predictions file {bad}: prediction is not a finite number on 1 of 100 rows, "
-                              "first at lines 5: found ['ten']; expected finite numbers")
+                              "first at lines 5 (id 3): found ['ten']; expected finite numbers")
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
