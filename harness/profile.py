@@ -1,9 +1,14 @@
 """Sector profiles: what a ministry requires, as validated, frozen data.
 
-A profile is YAML read with ``safe_load`` semantics into frozen pydantic models that
-forbid unknown fields. Every problem is reported at once, each with the file, the
-field path, the line, what was expected and what was found, and a "did you mean"
-for misspelt names.
+A profile is YAML read by the bounded loader of ``yamlio`` into frozen pydantic models
+that forbid unknown fields, take no booleans for numbers and no infinities, and hold
+every threshold inside the range its metric can take. Every problem is reported at
+once, each with the file, the field path, the line, what was expected and what was
+found, and a "did you mean" for misspelt names.
+
+Limits: ``MAX_REQUIREMENTS`` requirements, ``MAX_GROUP_COLUMNS`` group columns per
+requirement, ``MAX_DERIVED`` derived columns, bootstrap replicates and score grids as
+declared on their fields; the file itself as ``yamlio`` bounds it.
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ import datetime as dt
 import difflib
 import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError,
+                      field_validator, model_validator)
 
 from .errors import ProfileError
-from .metrics import METRICS, RELATIVE, metric_names
+from .metrics import METRICS, RELATIVE, metric_names, value_range
+from .yamlio import line_of, load_yaml, read_capped
 
 __all__ = [
     "BenchmarkRef",
@@ -35,6 +42,13 @@ __all__ = [
 IntervalMethod = Literal["wilson", "clopper_pearson", "katz_log", "bootstrap_percentile", "bootstrap_bca",
                          "bootstrap_t"]
 Split = Literal["test", "development", "all"]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # finite; a boolean is not a number
+Date = Annotated[dt.date, Field(strict=True)]  # a YAML date, not a string or a count of seconds
+MAX_REQUIREMENTS = 200
+MAX_GROUP_COLUMNS = 4
+MAX_DERIVED = 20
+# Metrics that describe who is selected or the data, not how well the model does: nothing to judge.
+REPORT_ONLY = ("prevalence", "scoring_rate", "selection_rate")
 
 
 class _Frozen(BaseModel):
@@ -42,8 +56,8 @@ class _Frozen(BaseModel):
 
 
 class Threshold(_Frozen):
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
 
     @model_validator(mode="after")
     def _one_side(self) -> "Threshold":
@@ -64,15 +78,15 @@ class Threshold(_Frozen):
 
 
 class Support(_Frozen):
-    rows: int = Field(0, ge=0)
-    positives: int = Field(0, ge=0)
-    negatives: int = Field(0, ge=0)
+    rows: StrictInt = Field(0, ge=0)
+    positives: StrictInt = Field(0, ge=0)
+    negatives: StrictInt = Field(0, ge=0)
 
 
 class Significance(_Frozen):
     test: Literal["auto", "two_proportion_z", "fisher"] = "auto"
-    alpha: float = Field(0.05, gt=0, lt=1)
-    small_n: int = Field(30, ge=1, description="below this group size 'auto' uses Fisher's exact test")
+    alpha: Number = Field(0.05, gt=0, lt=1)
+    small_n: StrictInt = Field(30, ge=1, description="below this group size 'auto' uses Fisher's exact test")
 
 
 class Requirement(_Frozen):
@@ -84,15 +98,15 @@ class Requirement(_Frozen):
     groups: list[str] = []
     threshold: Threshold | None = None
     rule: Literal["point", "bound", "dual"] = "point"
-    null_threshold: float | None = None
+    null_threshold: Number | None = None
     on_breach: Literal["fail", "flag"] = "fail"
     significance: Significance | None = None
-    exclude_below_share: float = Field(0.0, ge=0, lt=1)
+    exclude_below_share: Number = Field(0.0, ge=0, lt=1)
     min_support: Support = Support()
     interval: IntervalMethod | None = None
-    tolerance: float | None = Field(None, gt=0)  # within_tolerance: |prediction - outcome| <= tolerance
-    weighted: bool = False
-    blocking: bool | None = None
+    tolerance: Number | None = Field(None, gt=0)  # within_tolerance: |prediction - outcome| <= tolerance
+    weighted: StrictBool = False
+    blocking: StrictBool | None = None
     references: list[str] = []
 
     @field_validator("metric")
@@ -101,6 +115,17 @@ class Requirement(_Frozen):
         if name not in METRICS and name not in RELATIVE:
             raise ValueError(f"unknown metric '{name}'{_did_you_mean(name, metric_names())}")
         return name
+
+    @field_validator("groups")
+    @classmethod
+    def _distinct_groups(cls, groups: list[str]) -> list[str]:
+        if len(groups) > MAX_GROUP_COLUMNS:
+            raise ValueError(f"{len(groups)} group columns; expected at most {MAX_GROUP_COLUMNS} (each column "
+                             "multiplies the groups, and intersections that small are rarely measurable)")
+        twice = sorted({g for g in groups if groups.count(g) > 1})
+        if twice:
+            raise ValueError(f"column {twice[0]!r} is listed twice; expected each group column once")
+        return groups
 
     @field_validator("of")
     @classmethod
@@ -112,6 +137,11 @@ class Requirement(_Frozen):
     @model_validator(mode="after")
     def _coherent(self) -> "Requirement":
         _check_metric(self)
+        if self.threshold is not None and self.metric in REPORT_ONLY:
+            raise ValueError(f"metric '{self.metric}' is reported, not judged: remove 'threshold', or judge "
+                             f"its disparity with metric 'impact_ratio' or 'difference' (of: {self.metric})")
+        if self.rule == "dual" and self.threshold is None:
+            raise ValueError("rule 'dual' needs a 'threshold' (the point estimate's goal)")
         if self.rule == "dual" and self.null_threshold is None:
             raise ValueError("rule 'dual' needs 'null_threshold' (the bound's goal)")
         if self.rule != "dual" and self.null_threshold is not None:
@@ -153,13 +183,13 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
 
 
 class Bootstrap(_Frozen):
-    replicates: int = Field(2000, ge=100, le=100_000)
-    seed: int = Field(ge=0)
+    replicates: StrictInt = Field(2000, ge=100, le=100_000)
+    seed: StrictInt = Field(ge=0, lt=2**63)
     unit: Literal["row", "cluster"] = "row"  # cluster: resample the benchmark's units of analysis
-    stratify: bool = False  # keep each group's size fixed (groups of all requirement columns)
+    stratify: StrictBool = False  # keep each group's size fixed (groups of all requirement columns)
     # Replicates see scores on a grid of this many bins (point estimates keep inference.score_bins);
     # intervals of score metrics are then moved by the point estimate's change (see measurements.py).
-    score_bins: int = Field(1_000, ge=10, le=1_000_000)
+    score_bins: StrictInt = Field(1_000, ge=10, le=100_000)
 
     @model_validator(mode="after")
     def _one_scheme(self) -> "Bootstrap":
@@ -169,13 +199,13 @@ class Bootstrap(_Frozen):
 
 
 class Inference(_Frozen):
-    confidence: float = Field(0.95, gt=0.5, lt=1)
+    confidence: Number = Field(0.95, gt=0.5, lt=1)
     # Default interval of unweighted proportions; unset: Clopper-Pearson, or the bootstrap
     # when the bootstrap unit is 'cluster' (analytic intervals assume independent rows).
     interval: Literal["wilson", "clopper_pearson"] | None = None
     bootstrap: Bootstrap
-    score_bins: int = Field(10_000, ge=10, le=1_000_000)  # exact below this many distinct scores
-    score_range: tuple[float, float] = (0.0, 1.0)  # binned scores: equal-width bins over this range
+    score_bins: StrictInt = Field(10_000, ge=10, le=100_000)  # exact below this many distinct scores
+    score_range: tuple[Number, Number] = (0.0, 1.0)  # binned scores: equal-width bins over this range
 
     @model_validator(mode="after")
     def _range(self) -> "Inference":
@@ -195,7 +225,7 @@ class DerivedColumn(_Frozen):
 
     name: str
     source: str
-    bins: list[float] = Field(min_length=2)
+    bins: list[Number] = Field(min_length=2, max_length=101)
     labels: list[str]
 
     @model_validator(mode="after")
@@ -213,20 +243,20 @@ class ModelInputs(_Frozen):
 
 class Profile(_Frozen):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    version: int | str
+    version: StrictInt | StrictStr
     title: str
     sector: str
     authority: str
     legal_basis: list[str] = Field(min_length=1)
     references: list[str] = []
-    effective_from: dt.date
-    enforcement_from: dt.date
+    effective_from: Date
+    enforcement_from: Date
     benchmark: BenchmarkRef
     task: Literal["binary_classification", "regression"]
     model_inputs: ModelInputs = ModelInputs()
-    derived: list[DerivedColumn] = []
+    derived: list[DerivedColumn] = Field([], max_length=MAX_DERIVED)
     inference: Inference
-    requirements: list[Requirement] = Field(min_length=1)
+    requirements: list[Requirement] = Field(min_length=1, max_length=MAX_REQUIREMENTS)
     notes: str = ""
 
     @model_validator(mode="after")
@@ -258,38 +288,59 @@ class LoadedProfile(BaseModel):
 
 def load_profile(path: str | Path) -> LoadedProfile:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot read the profile: {exc.strerror or exc}") from None
-    text = raw.decode("utf-8", errors="replace")
-    return LoadedProfile(
-        profile=parse_profile(text, source=str(path)),
-        path=path,
-        text=text,
-        sha256=hashlib.sha256(raw).hexdigest(),
-    )
+    raw = read_capped(path, what="profile", error=ProfileError)
+    text, profile = _parse(raw, source=str(path))
+    return LoadedProfile(profile=profile, path=path, text=text, sha256=hashlib.sha256(raw).hexdigest())
 
 
-def parse_profile(text: str, *, source: str = "<profile>") -> Profile:
+def parse_profile(text: str | bytes, *, source: str = "<profile>") -> Profile:
+    return _parse(text, source=source)[1]
+
+
+def _parse(raw: str | bytes, *, source: str) -> tuple[str, Profile]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ProfileError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise ProfileError(f"{source}:1: expected a mapping of profile fields, found {type(data).__name__}")
+        doc = load_yaml(raw, source=source, what="profile", error=ProfileError)
+    except ProfileError as exc:
+        raise ProfileError(str(exc), [str(exc)]) from None
+    if not isinstance(doc.data, dict):
+        found = "an empty file" if doc.node is None else type(doc.data).__name__
+        raise ProfileError(f"{source}:1: expected a mapping of profile fields, found {found}")
     try:
-        profile = Profile.model_validate(data)
-        errors = _task_checks(profile) + _independence_checks(profile)
+        profile = Profile.model_validate(doc.data)
+        errors = _range_checks(profile) + _task_checks(profile) + _independence_checks(profile)
     except ValidationError as exc:
         errors = exc.errors()
     if errors:
-        problems = [_describe(err, node, source) for err in errors]
+        problems = [_describe(err, doc.node, source) for err in errors]
         raise ProfileError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems) from None
-    return profile
+    return doc.text, profile
+
+
+def _range_checks(profile: Profile) -> list[dict[str, Any]]:
+    """Thresholds a metric can reach, null goals on the easier side, distinct derived names."""
+    errors = []
+    for i, req in enumerate(profile.requirements):
+        low, high = value_range(req.metric, req.base_metric)
+        span = ("(-inf" if low is None else f"[{low:g}") + ", " + ("inf)" if high is None else f"{high:g}]")
+        name = req.metric if req.metric not in RELATIVE else f"{req.metric} of {req.base_metric}"
+        values = [] if req.threshold is None else [(("threshold", req.threshold.operator), req.threshold.value)]
+        values += [] if req.null_threshold is None else [(("null_threshold",), req.null_threshold)]
+        for loc, value in values:
+            if (low is not None and value < low) or (high is not None and value > high):
+                errors.append(_error(("requirements", i, *loc), f"{value:g} is outside the values metric "
+                                     f"'{name}' can take; expected a value in {span}"))
+        if req.threshold is not None and req.null_threshold is not None:
+            goal, null = req.threshold.value, req.null_threshold
+            if (null > goal) if req.threshold.operator == "min" else (null < goal):
+                side = "at or below" if req.threshold.operator == "min" else "at or above"
+                errors.append(_error(("requirements", i, "null_threshold"), f"{null:g} is stricter than the goal "
+                                     f"({req.threshold.text()}); expected the bound's goal {side} {goal:g}"))
+    names = [d.name for d in profile.derived]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            errors.append(_error(("derived", i, "name"), f"derived column '{name}' is defined twice; expected "
+                                 "each name once"))
+    return errors
 
 
 def _task_checks(profile: Profile) -> list[dict[str, Any]]:
@@ -335,7 +386,7 @@ def _error(loc: tuple[Any, ...], msg: str) -> dict[str, Any]:
 def _describe(err: dict[str, Any], node: yaml.Node | None, source: str) -> str:
     loc = list(err["loc"])
     field = _field_path(loc)
-    line = _line_of(node, loc)
+    line = line_of(node, tuple(loc))
     where = f"{source}:{line}" if line else source
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
@@ -347,7 +398,8 @@ def _describe(err: dict[str, Any], node: yaml.Node | None, source: str) -> str:
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
         return f"{where}: {field or '(profile)'}: {msg}"
-    return f"{where}: {field}: {msg}, found {found!r}"
+    shown = repr(found)
+    return f"{where}: {field}: {msg}, found {shown if len(shown) <= 60 else shown[:57] + '...'}"
 
 
 def _field_path(loc: list[Any]) -> str:
@@ -358,24 +410,6 @@ def _field_path(loc: list[Any]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
-
-
-def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
-    """Line (1-based) of the deepest YAML node on the path ``loc``."""
-    line = None
-    for part in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            node = None
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line
 
 
 _MODELS: dict[str, type[BaseModel]] = {

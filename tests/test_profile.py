@@ -49,8 +49,7 @@ BAD = [
       "description, exclude_below_share, groups, id, interval, metric, min_support, null_threshold, of, "
       "on_breach, references, rule, significance, threshold, title, tolerance, weighted"]),
     ("  - id: R1\n    title: t\n    metric: accuracy\n    threshold: {min: eighty}\n",
-     ["p.yaml:17: requirements[0].threshold.min: Input should be a valid number, unable to parse string as a "
-      "number, found 'eighty'"]),
+     ["p.yaml:17: requirements[0].threshold.min: Input should be a valid number, found 'eighty'"]),
     ("  - {id: R1, title: t, metric: sensitivity, threshold: {min: 0.8, max: 0.9}}\n",
      ["p.yaml:14: requirements[0].threshold: give exactly one of 'min' or 'max'"]),
     ("  - {id: R1, title: t, metric: sensitivity, threshold: {min: 0.8}, rule: dual}\n",
