@@ -83,7 +83,7 @@ class DroppedColumn(_Frozen):
 
 class SplitSpec(_Frozen):
     unit: Literal["row", "cluster"]
-    test_share: Annotated[float, Field(gt=0.0, lt=1.0, strict=True)]
+    test_share: Annotated[float, Field(gt=0.0, lt=1.0, strict=True, allow_inf_nan=False)]
     salt: Text
 
 

@@ -178,7 +178,7 @@ def _check_metric(req: Requirement) -> None:
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    hint = f"; did you mean '{close[0]}'?" if close else ";"
     return f"{hint} valid choices: {', '.join(choices)}"
 
 
@@ -259,19 +259,6 @@ class Profile(_Frozen):
     requirements: list[Requirement] = Field(min_length=1, max_length=MAX_REQUIREMENTS)
     notes: str = ""
 
-    @model_validator(mode="after")
-    def _coherent(self) -> "Profile":
-        if self.enforcement_from < self.effective_from:
-            raise ValueError(
-                f"enforcement_from {self.enforcement_from} is before effective_from {self.effective_from}"
-            )
-        seen: set[str] = set()
-        for req in self.requirements:
-            if req.id in seen:
-                raise ValueError(f"requirement id '{req.id}' is used twice")
-            seen.add(req.id)
-        return self
-
     def requirement(self, rid: str) -> Requirement:
         return next(r for r in self.requirements if r.id == rid)
 
@@ -335,6 +322,15 @@ def _range_checks(profile: Profile) -> list[dict[str, Any]]:
                 side = "at or below" if req.threshold.operator == "min" else "at or above"
                 errors.append(_error(("requirements", i, "null_threshold"), f"{null:g} is stricter than the goal "
                                      f"({req.threshold.text()}); expected the bound's goal {side} {goal:g}"))
+    if profile.enforcement_from < profile.effective_from:
+        errors.append(_error(("enforcement_from",), f"{profile.enforcement_from} is before effective_from "
+                             f"{profile.effective_from}; expected enforcement on or after the date the profile "
+                             "takes effect"))
+    ids = [r.id for r in profile.requirements]
+    for i, rid in enumerate(ids):
+        if rid in ids[:i]:
+            errors.append(_error(("requirements", i, "id"), f"requirement id '{rid}' is used twice (first at "
+                                 f"requirements[{ids.index(rid)}]); expected each id once"))
     names = [d.name for d in profile.derived]
     for i, name in enumerate(names):
         if name in names[:i]:

@@ -97,9 +97,8 @@ class _Loader(yaml.SafeLoader):
             except TypeError:
                 continue  # unhashable keys are refused by the base constructor
             if first is not key_node:
-                raise _Refused(key_node.start_mark, f"key {_shown(key)} appears twice, on line "
-                               f"{first.start_mark.line + 1} and line {key_node.start_mark.line + 1}; "
-                               "expected each key once")
+                raise _Refused(key_node.start_mark, f"key {_shown(key)} appears twice, at "
+                               f"{_at(first.start_mark)} and {_at(key_node.start_mark)}; expected each key once")
         return super().construct_mapping(node, deep)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
@@ -109,6 +108,10 @@ class _Loader(yaml.SafeLoader):
             raise
         except Exception as exc:  # PyYAML's constructors raise ValueError, TypeError, AttributeError...
             raise _Refused(node.start_mark, _constructor_problem(node, exc)) from None
+
+
+def _at(mark: Mark) -> str:
+    return f"line {mark.line + 1}, column {mark.column + 1}"
 
 
 def _constructor_problem(node: yaml.Node, exc: Exception) -> str:
@@ -170,6 +173,9 @@ def _positioned(exc: yaml.YAMLError, root: yaml.Node | None, *, source: str, err
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = f"{source}:{mark.line + 1}" if mark is not None else source
     problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if context and problem.startswith("but "):  # PyYAML splits "expected X, but found Y" in two
+        problem = f"{context}, {problem}"
     if isinstance(exc, _Refused):
         loc = exc.loc if exc.loc is not None else _path_to(root, mark)
         field = _loc_text(loc) if loc else None

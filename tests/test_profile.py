@@ -62,7 +62,8 @@ BAD = [
     ("  - {id: R1, title: t, metric: accuracy, rule: strict}\n",
      ["p.yaml:14: requirements[0].rule: Input should be 'point', 'bound' or 'dual', found 'strict'"]),
     ("  - {id: R1, title: t, metric: accuracy}\n  - {id: R1, title: u, metric: f1}\n",
-     ["p.yaml:1: (profile): requirement id 'R1' is used twice"]),
+     ["p.yaml:15: requirements[1].id: requirement id 'R1' is used twice (first at requirements[0]); expected "
+      "each id once"]),
     ("  - {title: t, metric: accuracy, blocking: true}\n",
      ["p.yaml:14: requirements[0].id: required field is missing"]),
     ("  - {id: R1, title: t, metric: accuracy, blocking: true}\n",
@@ -83,7 +84,8 @@ def test_dates_in_the_wrong_order():
     text = HEAD.replace("enforcement_from: 2027-01-22", "enforcement_from: 2025-01-01")
     with pytest.raises(ProfileError) as err:
         parse_profile(text + "  - {id: R, title: t, metric: accuracy}\n", source="p.yaml")
-    assert err.value.problems == ["p.yaml:1: (profile): enforcement_from 2025-01-01 is before effective_from 2026-01-22"]
+    assert err.value.problems == ["p.yaml:8: enforcement_from: 2025-01-01 is before effective_from 2026-01-22; "
+                                  "expected enforcement on or after the date the profile takes effect"]
 
 
 def test_not_yaml_and_not_a_mapping():
@@ -108,11 +110,11 @@ def test_columns_checked_against_the_benchmark(tmp_path):
     with pytest.raises(ProfileError) as err:
         make_plan(load_profile(path))
     sensitive = "'gendr' is not a sensitive column of benchmark 'resume-audit-2004'; did you mean 'gender'?"
-    assert err.value.problems[0] == f"{path}: model_inputs.allow_sensitive[0]: {sensitive} valid choices: race, gender"
+    assert err.value.problems[0] == f"{path}:10: model_inputs.allow_sensitive[0]: {sensitive} valid choices: race, gender"
     assert err.value.problems[1].startswith(
-        f"{path}: requirements[0].groups[0]: unknown column 'rase' in benchmark 'resume-audit-2004'; "
+        f"{path}:15: requirements[0].groups[0]: unknown column 'rase' in benchmark 'resume-audit-2004'; "
         "did you mean 'race'? valid choices: ")
-    assert err.value.problems[2] == f"{path}: requirements[1].weighted: benchmark 'resume-audit-2004' declares no weight column"
+    assert err.value.problems[2] == f"{path}:16: requirements[1].weighted: benchmark 'resume-audit-2004' declares no weight column"
 
 
 def test_pinned_benchmark_hash_must_match(tmp_path):
