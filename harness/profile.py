@@ -290,7 +290,9 @@ def _parse(raw: str | bytes, *, source: str) -> tuple[str, Profile]:
     except ProfileError as exc:
         raise ProfileError(str(exc), [str(exc)]) from None
     if not isinstance(doc.data, dict):
-        found = "an empty file" if doc.node is None else type(doc.data).__name__
+        kinds = {type(None): "null", str: "a string", list: "a list", int: "a number", float: "a number",
+                 bool: "a boolean"}
+        found = "an empty file" if doc.node is None else kinds.get(type(doc.data), type(doc.data).__name__)
         raise ProfileError(f"{source}:1: expected a mapping of profile fields, found {found}")
     try:
         profile = Profile.model_validate(doc.data)
@@ -394,6 +396,8 @@ def _describe(err: dict[str, Any], node: yaml.Node | None, source: str) -> str:
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
         return f"{where}: {field or '(profile)'}: {msg}"
+    if kind in ("too_long", "too_short"):
+        return f"{where}: {field}: {msg}"
     shown = repr(found)
     return f"{where}: {field}: {msg}, found {shown if len(shown) <= 60 else shown[:57] + '...'}"
 

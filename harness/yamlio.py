@@ -10,7 +10,7 @@ duplicate mapping keys are refused with both lines, and values a tag cannot hold
 The node tree is kept so that validation errors can name lines.
 
 Limits (documented in the README): ``MAX_BYTES`` 1 MB per file, ``MAX_DEPTH`` 32 levels
-of nesting, ``MAX_NODES`` 100,000 nodes after alias expansion.
+of nesting, ``MAX_NODES`` 20,000 nodes after alias expansion.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "line_of", "load_y
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 32
-MAX_NODES = 100_000
+MAX_NODES = 20_000
 Loc = tuple[str | int, ...]
 
 _KINDS = {
@@ -145,17 +145,24 @@ def load_yaml(raw: bytes | str, *, source: str, what: str, error: type[InputErro
         text = _decode(raw, source=source, what=what, error=error)
     if size > MAX_BYTES:
         raise error(f"{source}: the {what} is larger than {MAX_BYTES:,} bytes; expected at most {MAX_BYTES:,} bytes")
-    loader = _Loader(text)
     node: yaml.Node | None = None
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # the reader refuses control characters here
         node = loader.get_single_node()
         if node is not None:
             _check_expansion(node)
         data = None if node is None else loader.construct_document(node)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise error(f"{source}:{line}: not valid YAML: character {exc.character:#06x} at line {line}, column "
+                    f"{column} is not allowed; expected printable text") from None
     except yaml.YAMLError as exc:
         raise _positioned(exc, node, source=source, error=error) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return Document(text=text, data=data, node=node)
 
 

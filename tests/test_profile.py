@@ -93,7 +93,7 @@ def test_not_yaml_and_not_a_mapping():
         parse_profile("a: [1,\nb: 2\n", source="p.yaml")
     with pytest.raises(ProfileError) as err:
         parse_profile("- just a list\n", source="p.yaml")
-    assert str(err.value) == "p.yaml:1: expected a mapping of profile fields, found list"
+    assert str(err.value) == "p.yaml:1: expected a mapping of profile fields, found a list"
 
 
 def test_missing_file(tmp_path):
@@ -156,3 +156,69 @@ def test_resampling_grid_needs_at_least_ten_bins():
         parse_profile(text + "  - {id: R, title: t, metric: auroc}\n", source="p.yaml")
     assert err.value.problems == [
         "p.yaml:12: inference.bootstrap.score_bins: Input should be greater than or equal to 10, found 5"]
+
+
+def test_a_profile_over_the_size_cap_is_refused_without_reading_it_all(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b"# padding\n" * 100_001)
+    with pytest.raises(ProfileError) as err:
+        load_profile(path)
+    assert str(err.value) == f"{path}: the profile is larger than 1,000,000 bytes; expected at most 1,000,000 bytes"
+
+
+def test_more_requirements_than_the_cap(tmp_path):
+    text = HEAD + "".join(f"  - {{id: R{i}, title: t, metric: accuracy}}\n" for i in range(201))
+    with pytest.raises(ProfileError) as err:
+        parse_profile(text, source="p.yaml")
+    assert err.value.problems == ["p.yaml:14: requirements: List should have at most 200 items after validation, "
+                                  "not 201"]
+
+
+def test_more_groups_in_the_rows_than_the_cap(tmp_path, monkeypatch):
+    import harness.plan
+
+    monkeypatch.setattr(harness.plan, "MAX_GROUPS", 100)
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD + "  - id: R1\n    title: t\n    metric: accuracy\n    groups: [job_industry, job_type, "
+                    "years_experience]\n", encoding="utf-8")
+    with pytest.raises(ProfileError) as err:
+        make_plan(load_profile(path))
+    assert err.value.problems[0].startswith(f"{path}:17: requirements[0].groups: ")
+    assert err.value.problems[0].endswith(" groups in the rows judged; expected at most 100 (choose coarser "
+                                          "columns or bands)")
+
+
+def test_every_threshold_range_comes_from_the_metric_table():
+    from harness.metrics import METRICS, value_range
+
+    assert value_range("impact_ratio", "selection_rate") == (0.0, None)
+    assert value_range("impact_ratio", "mean_error") == (None, None)
+    assert value_range("difference", "fnr") == (0.0, 1.0)
+    assert value_range("difference", "rmse") == (0.0, None)
+    for name, metric in METRICS.items():
+        assert value_range(name, name) == (metric.low, metric.high)
+    assert {n for n, m in METRICS.items() if (m.low, m.high) != (0.0, 1.0)} == {
+        "oe_ratio", "calibration_slope", "calibration_intercept", "mae", "rmse", "mean_error", "r2"}
+
+
+def test_validate_reports_a_failure_of_the_harness_and_goes_on(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import harness.profile
+    from harness.cli import main
+
+    real = harness.profile.load_profile
+
+    def flaky(path):
+        if Path(path).name == "first.yaml":
+            raise RuntimeError("disk on fire")
+        return real(path)
+
+    monkeypatch.setattr(harness.profile, "load_profile", flaky)
+    first, good = tmp_path / "first.yaml", DEFAULTS[0]
+    first.write_text("id: x\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["profile", "validate", str(first), str(good)], catch_exceptions=False)
+    assert res.exit_code == 3
+    assert res.stdout.splitlines() == [f"{good}: ok"]
+    assert res.stderr.splitlines() == [f"{first}: run failed: RuntimeError: disk on fire (rerun with --debug for "
+                                       "details)"]
