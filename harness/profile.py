@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError,
-                      field_validator, model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr,
+                      ValidationError, field_validator, model_validator)
 
 from .errors import ProfileError
 from .metrics import METRICS, RELATIVE, metric_names
@@ -44,7 +44,16 @@ IntervalMethod = Literal["wilson", "clopper_pearson", "katz_log", "bootstrap_per
                          "bootstrap_t"]
 Split = Literal["test", "development", "all"]
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # finite; a boolean is not a number
-Date = Annotated[dt.date, Field(strict=True)]  # a YAML date, not a string or a count of seconds
+
+
+def _not_a_count(value: object) -> object:
+    """Pydantic reads a number as seconds since 1970: a date must be written as one."""
+    if isinstance(value, (bool, int, float)):
+        raise ValueError(f"expected a date written YYYY-MM-DD, found the number {value!r}")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_not_a_count)]
 MAX_REQUIREMENTS = 200
 MAX_GROUP_COLUMNS = 4
 MAX_DERIVED = 20

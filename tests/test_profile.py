@@ -222,3 +222,13 @@ def test_validate_reports_a_failure_of_the_harness_and_goes_on(tmp_path, monkeyp
     assert res.stdout.splitlines() == [f"{good}: ok"]
     assert res.stderr.splitlines() == [f"{first}: run failed: RuntimeError: disk on fire (rerun with --debug for "
                                        "details)"]
+
+
+def test_a_profile_dumped_as_json_data_reads_back_the_same():
+    """Profiles given as objects are stored as such a dump; verify reads it back."""
+    import yaml
+
+    for path in DEFAULTS:
+        profile = load_profile(path).profile
+        text = yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        assert parse_profile(text) == profile
