@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -79,8 +80,10 @@ def _problems(loaded: LoadedProfile, found: list[tuple[tuple[str | int, ...], st
 
 
 def _check_known_benchmark(loaded: LoadedProfile) -> None:
+    """A bare id must name a folder of benchmarks/ (a path is left to the benchmark loader)."""
     wanted = loaded.profile.benchmark.id
-    if "/" in wanted or "\\" in wanted or not (BENCHMARKS_DIR / wanted / CARD_NAME).is_file():
+    bare = "/" not in wanted and "\\" not in wanted
+    if bare and not (BENCHMARKS_DIR / wanted / CARD_NAME).is_file() and not Path(wanted).exists():
         known = sorted(p.parent.name for p in BENCHMARKS_DIR.glob(f"*/{CARD_NAME}"))
         raise _problems(loaded, [(("benchmark", "id"), f"unknown benchmark '{wanted}'{_hint(wanted, known)}")])
 

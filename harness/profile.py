@@ -199,7 +199,7 @@ class Bootstrap(_Frozen):
     stratify: StrictBool = False  # keep each group's size fixed (groups of all requirement columns)
     # Replicates see scores on a grid of this many bins (point estimates keep inference.score_bins);
     # intervals of score metrics are then moved by the point estimate's change (see measurements.py).
-    score_bins: StrictInt = Field(1_000, ge=10, le=100_000)
+    score_bins: StrictInt = Field(1_000, ge=10, le=1_000_000)
 
     @model_validator(mode="after")
     def _one_scheme(self) -> "Bootstrap":
@@ -214,7 +214,7 @@ class Inference(_Frozen):
     # when the bootstrap unit is 'cluster' (analytic intervals assume independent rows).
     interval: Literal["wilson", "clopper_pearson"] | None = None
     bootstrap: Bootstrap
-    score_bins: StrictInt = Field(10_000, ge=10, le=100_000)  # exact below this many distinct scores
+    score_bins: StrictInt = Field(10_000, ge=10, le=1_000_000)  # exact below this many distinct scores
     score_range: tuple[Number, Number] = (0.0, 1.0)  # binned scores: equal-width bins over this range
 
     @model_validator(mode="after")

@@ -186,7 +186,7 @@ def _positioned(exc: yaml.YAMLError, root: yaml.Node | None, *, source: str, err
     if isinstance(exc, _Refused):
         loc = exc.loc if exc.loc is not None else _path_to(root, mark)
         field = _loc_text(loc) if loc else None
-        return error(f"{where}: {field}: {problem}" if field else f"{where}: not valid YAML: {problem}")
+        return error(f"{where}: {field}: {problem}" if field else f"{where}: {problem}")
     return error(f"{where}: not valid YAML: {problem}")
 
 
