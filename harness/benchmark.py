@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from harness.errors import BenchmarkError
+from harness.yamlio import load_yaml, read_capped
 
 __all__ = [
     "BENCHMARKS_DIR", "Benchmark", "BenchmarkCard", "DataFile", "DroppedColumn", "Label",
@@ -50,7 +51,7 @@ class DataFile(_Frozen):
     path: Text
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     format: Literal["csv", "parquet"]
-    rows: Annotated[int, Field(gt=0)]
+    rows: Annotated[int, Field(gt=0, strict=True)]
 
     @field_validator("path")
     @classmethod
@@ -82,7 +83,7 @@ class DroppedColumn(_Frozen):
 
 class SplitSpec(_Frozen):
     unit: Literal["row", "cluster"]
-    test_share: Annotated[float, Field(gt=0.0, lt=1.0)]
+    test_share: Annotated[float, Field(gt=0.0, lt=1.0, strict=True, allow_inf_nan=False)]
     salt: Text
 
 
@@ -94,7 +95,7 @@ class Source(_Frozen):
 
 class BenchmarkCard(_Frozen):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[int, Field(ge=1, strict=True)]
     title: Text
     task: Literal["binary_classification", "regression"]
     description: Text
@@ -206,16 +207,9 @@ class _Card:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self.text = path.read_text(encoding="utf-8")
-            self.nodes: yaml.Node | None = yaml.compose(self.text, Loader=yaml.SafeLoader)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BenchmarkError(f"{path}: cannot read the benchmark card: {exc}") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark else str(path)
-            problem = getattr(exc, "problem", None) or exc
-            raise BenchmarkError(f"{where}: not valid YAML: {problem}") from None
+        raw = read_capped(path, what="benchmark card", error=BenchmarkError)
+        doc = load_yaml(raw, source=str(path), what="benchmark card", error=BenchmarkError)
+        self.text, self.data, self.nodes = doc.text, doc.data, doc.node
 
     def error(self, problems: Sequence[tuple[Loc, str]]) -> BenchmarkError:
         lines = []
@@ -228,9 +222,9 @@ class _Card:
         return BenchmarkError("\n  ".join([head, *lines]))
 
     def parse(self) -> BenchmarkCard:
-        data = yaml.safe_load(self.text)
+        data = self.data
         if not isinstance(data, dict):
-            found = type(data).__name__
+            found = "an empty file" if self.nodes is None else type(data).__name__
             raise self.error([((), f"expected a mapping of card fields, found {found}")])
         try:
             return BenchmarkCard.model_validate(data)

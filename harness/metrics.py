@@ -12,7 +12,9 @@ benchmark, a constant in every replicate (centring keeps R² accurate when outco
 large and close together).
 
 Each metric declares once whether higher or lower is better, and whether it is a
-proportion ``x / n`` of counts (which admits the Wilson and Clopper-Pearson intervals).
+proportion ``x / n`` of counts (which admits the Wilson and Clopper-Pearson intervals),
+and the values it can take (``low``, ``high``: [0, 1] unless its entry says otherwise), against
+which a profile's thresholds are checked.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Callable, Literal
 
 import numpy as np
 
-__all__ = ["Cells", "METRICS", "MOMENTS", "Metric", "RELATIVE", "metric_names"]
+__all__ = ["Cells", "METRICS", "MOMENTS", "Metric", "RELATIVE", "metric_names", "value_range"]
 
 Direction = Literal["higher", "lower", "none"]
 Kind = Literal["proportion", "count", "score"]
@@ -55,6 +57,8 @@ class Metric:
     task: Task = "binary_classification"
     interval: str = "bootstrap_percentile"  # the default where analytic intervals do not apply
     se: Callable[[Cells], np.ndarray] | None = None  # standard error from unweighted cells (bootstrap_t)
+    low: float | None = 0.0  # the values the metric can take, None where unbounded; thresholds must lie inside
+    high: float | None = 1.0
 
     @property
     def needs_score(self) -> bool:
@@ -268,23 +272,25 @@ def _table() -> dict[str, Metric]:
         Metric("auroc", "Area under the ROC curve", "higher", "score", _auroc),
         Metric("brier", "Brier score", "lower", "score", _brier),
         Metric("ece", f"Expected calibration error ({ECE_BINS} equal-width bins)", "lower", "score", _ece),
-        Metric("oe_ratio", "Observed / expected events", "none", "score", _oe_ratio),
+        Metric("oe_ratio", "Observed / expected events", "none", "score", _oe_ratio, high=None),
         Metric("average_precision", "Average precision", "higher", "score", _average_precision),
         Metric("scoring_rate", "Scoring rate (share above the full-sample median score)", "none", "score",
                _scoring_rate),
         # Fitted slopes are biased in small samples; BCa corrects what the percentile interval
         # repeats (coverage 94.3% against 92.9% at 200 rows: docs/coverage.md).
         Metric("calibration_slope", "Calibration slope (1 is ideal)", "none", "score",
-               lambda c: _logistic_fit(c, slope=True)[1], interval="bootstrap_bca"),
+               lambda c: _logistic_fit(c, slope=True)[1], interval="bootstrap_bca", low=None, high=None),
         Metric("calibration_intercept", "Calibration in the large (intercept with logit offset; 0 is ideal)",
-               "none", "score", lambda c: _logistic_fit(c, slope=False)[0], interval="bootstrap_bca"),
-        _regression("mae", "Mean absolute error", "lower", lambda c: _div(_m(c, _MAE), _m(c, _MN))),
+               "none", "score", lambda c: _logistic_fit(c, slope=False)[0], interval="bootstrap_bca", low=None,
+               high=None),
+        _regression("mae", "Mean absolute error", "lower", lambda c: _div(_m(c, _MAE), _m(c, _MN)), high=None),
         # A root of a mean of squares is skewed in small samples; the studentized bootstrap
         # covers where the percentile and BCa intervals fall short (docs/coverage.md).
-        _regression("rmse", "Root mean squared error", "lower", _rmse, interval="bootstrap_t", se=_rmse_se),
+        _regression("rmse", "Root mean squared error", "lower", _rmse, interval="bootstrap_t", se=_rmse_se,
+                    high=None),
         _regression("mean_error", "Mean error, prediction - outcome (bias; 0 is ideal)", "none",
-                    lambda c: _div(_m(c, _ME), _m(c, _MN))),
-        _regression("r2", "Coefficient of determination (R²)", "higher", _r2),
+                    lambda c: _div(_m(c, _ME), _m(c, _MN)), low=None, high=None),
+        _regression("r2", "Coefficient of determination (R²)", "higher", _r2, low=None),
         p("within_tolerance", "Share of predictions within the tolerance of the outcome", "higher",
           lambda c: _m(c, _MTOL), lambda c: _m(c, _MN), "regression"),
     ]
@@ -302,3 +308,18 @@ RELATIVE: dict[str, str] = {
 
 def metric_names() -> list[str]:
     return sorted([*METRICS, *RELATIVE])
+
+
+def value_range(metric: str, base: str) -> tuple[float | None, float | None]:
+    """The values ``metric`` (built on ``base`` when it is relative) can take; None is unbounded.
+
+    A difference is a distance between two values of the base metric, so it lies in
+    [0, high - low]; an impact ratio of a non-negative base is >= 0 (no upper bound: a ratio
+    to a fixed comparator can exceed 1); a ratio of a base that can be negative is unbounded.
+    """
+    low, high = METRICS[base].low, METRICS[base].high
+    if metric == "difference":
+        return 0.0, None if low is None or high is None else high - low
+    if metric == "impact_ratio":
+        return (0.0, None) if low is not None and low >= 0 else (None, None)
+    return low, high

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .benchmark import Benchmark, BenchmarkCard, load_benchmark
-from .errors import BenchmarkError, PredictionsError, ProfileError
+from .benchmark import BENCHMARKS_DIR, CARD_NAME, Benchmark, BenchmarkCard, load_benchmark
+from .errors import BenchmarkError, HarnessError, PredictionsError, ProfileError
 from .metrics import METRICS
 from .predictors import Predictions
 from .profile import LoadedProfile, Profile
 from .stats import AtomTable, GridSpec, build_atoms, build_regression_atoms
+from .yamlio import line_of, load_yaml
+
+MAX_GROUPS = 1_000  # distinct groups (combinations of a requirement's columns) in the rows judged
 
 __all__ = [
     "Plan", "add_derived", "atoms_of", "check_columns", "check_pinned", "group_columns", "make_plan", "needs_score",
@@ -43,6 +47,7 @@ class Plan:
 
 def make_plan(loaded: LoadedProfile, *, split: str | None = None) -> Plan:
     profile = loaded.profile
+    _check_known_benchmark(loaded)
     full = load_benchmark(profile.benchmark.id)
     check_pinned(profile, full.sha256)
     check_columns(loaded, full.card, list(full.frame.columns))
@@ -53,12 +58,48 @@ def make_plan(loaded: LoadedProfile, *, split: str | None = None) -> Plan:
     frame = bench.frame.copy()
     add_derived(profile, frame)
     columns = group_columns(profile)
+    _check_group_counts(loaded, frame)
     return Plan(
         loaded=loaded,
         benchmark=bench,
         split=chosen,
         groups=frame[columns],
     )
+
+
+def _problems(loaded: LoadedProfile, found: list[tuple[tuple[str | int, ...], str]]) -> ProfileError:
+    """One error listing each problem with the profile's file, line and field path."""
+    source = str(loaded.path or "<profile>")
+    try:
+        node = load_yaml(loaded.text, source=source, what="profile", error=ProfileError).node
+    except HarnessError:
+        node = None
+    lines = []
+    for loc, message in found:
+        line = line_of(node, loc)
+        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        lines.append(f"{source}{f':{line}' if line else ''}: {field}: {message}")
+    return ProfileError(f"{source}: {len(lines)} problem(s)\n" + "\n".join(lines), lines)
+
+
+def _check_known_benchmark(loaded: LoadedProfile) -> None:
+    """A bare id must name a folder of benchmarks/ (a path is left to the benchmark loader)."""
+    wanted = loaded.profile.benchmark.id
+    bare = "/" not in wanted and "\\" not in wanted
+    if bare and not (BENCHMARKS_DIR / wanted / CARD_NAME).is_file() and not Path(wanted).exists():
+        known = sorted(p.parent.name for p in BENCHMARKS_DIR.glob(f"*/{CARD_NAME}"))
+        raise _problems(loaded, [(("benchmark", "id"), f"unknown benchmark '{wanted}'{_hint(wanted, known)}")])
+
+
+def _check_group_counts(loaded: LoadedProfile, frame: pd.DataFrame) -> None:
+    """A requirement may split the rows into at most MAX_GROUPS groups."""
+    found = []
+    for i, req in enumerate(loaded.profile.requirements):
+        if req.groups and (count := len(frame[req.groups].drop_duplicates())) > MAX_GROUPS:
+            found.append((("requirements", i, "groups"), f"{count:,} groups in the rows judged; expected at most "
+                          f"{MAX_GROUPS:,} (choose coarser columns or bands)"))
+    if found:
+        raise _problems(loaded, found)
 
 
 def check_pinned(profile: Profile, found: str) -> None:
@@ -108,34 +149,33 @@ def _band(values: pd.Series, bins: list[float], labels: list[str]) -> pd.Series:
 def check_columns(loaded: LoadedProfile, card: BenchmarkCard, data_columns: list[str]) -> None:
     """Every column the profile names exists in the benchmark with the role it needs."""
     profile = loaded.profile
-    source = str(loaded.path or "<profile>")
     known = list(dict.fromkeys([*card.features, *card.sensitive, *card.slices]))
     derived = [d.name for d in profile.derived]
-    problems = []
+    problems: list[tuple[tuple[str | int, ...], str]] = []
     if profile.task != card.task:
-        problems.append(f"{source}: task: the profile's task is '{profile.task}' but benchmark '{card.id}' "
-                        f"is for '{card.task}'")
+        problems.append((("task",), f"the profile's task is '{profile.task}' but benchmark '{card.id}' "
+                         f"is for '{card.task}'"))
     for i, d in enumerate(profile.derived):
         if d.source not in data_columns:
-            problems.append(f"{source}: derived[{i}].source: unknown column '{d.source}'{_hint(d.source, known)}")
+            problems.append((("derived", i, "source"), f"unknown column '{d.source}'{_hint(d.source, known)}"))
     for i, name in enumerate(profile.model_inputs.allow_sensitive):
         if name not in card.sensitive:
-            problems.append(f"{source}: model_inputs.allow_sensitive[{i}]: '{name}' is not a sensitive column "
-                            f"of benchmark '{card.id}'{_hint(name, list(card.sensitive))}")
+            problems.append((("model_inputs", "allow_sensitive", i), f"'{name}' is not a sensitive column "
+                             f"of benchmark '{card.id}'{_hint(name, list(card.sensitive))}"))
     for i, req in enumerate(profile.requirements):
         for j, col in enumerate(req.groups):
             if col not in known and col not in derived:
-                problems.append(f"{source}: requirements[{i}].groups[{j}]: unknown column '{col}' in benchmark "
-                                f"'{card.id}'{_hint(col, known + derived)}")
+                problems.append((("requirements", i, "groups", j), f"unknown column '{col}' in benchmark "
+                                 f"'{card.id}'{_hint(col, known + derived)}"))
         if req.weighted and card.weight is None:
-            problems.append(f"{source}: requirements[{i}].weighted: benchmark '{card.id}' declares no weight column")
+            problems.append((("requirements", i, "weighted"), f"benchmark '{card.id}' declares no weight column"))
     if problems:
-        raise ProfileError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems)
+        raise _problems(loaded, problems)
 
 
 def _hint(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1)
-    return (f"; did you mean '{close[0]}'?" if close else "") + f" valid choices: {', '.join(choices)}"
+    return (f"; did you mean '{close[0]}'?" if close else ";") + f" valid choices: {', '.join(choices)}"
 
 
 def score_limits(profile: Profile) -> tuple[float, float] | None:

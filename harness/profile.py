@@ -1,9 +1,14 @@
 """Sector profiles: what a ministry requires, as validated, frozen data.
 
-A profile is YAML read with ``safe_load`` semantics into frozen pydantic models that
-forbid unknown fields. Every problem is reported at once, each with the file, the
-field path, the line, what was expected and what was found, and a "did you mean"
-for misspelt names.
+A profile is YAML read by the bounded loader of ``yamlio`` into frozen pydantic models
+that forbid unknown fields, take no booleans for numbers and no infinities, and hold
+every threshold inside the range its metric can take. Every problem is reported at
+once, each with the file, the field path, the line, what was expected and what was
+found, and a "did you mean" for misspelt names.
+
+Limits: ``MAX_REQUIREMENTS`` requirements, ``MAX_GROUP_COLUMNS`` group columns per
+requirement, ``MAX_DERIVED`` derived columns, bootstrap replicates and score grids as
+declared on their fields; the file itself as ``yamlio`` bounds it.
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ import datetime as dt
 import difflib
 import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr,
+                      ValidationError, field_validator, model_validator)
 
 from .errors import ProfileError
 from .metrics import METRICS, RELATIVE, metric_names
+from .profile_checks import profile_checks
+from .yamlio import line_of, load_yaml, read_capped
 
 __all__ = [
     "BenchmarkRef",
@@ -35,6 +43,22 @@ __all__ = [
 IntervalMethod = Literal["wilson", "clopper_pearson", "katz_log", "bootstrap_percentile", "bootstrap_bca",
                          "bootstrap_t"]
 Split = Literal["test", "development", "all"]
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # finite; a boolean is not a number
+
+
+def _not_a_count(value: object) -> object:
+    """Pydantic reads a number as seconds since 1970: a date must be written as one."""
+    if isinstance(value, (bool, int, float)):
+        raise ValueError(f"expected a date written YYYY-MM-DD, found the number {value!r}")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_not_a_count)]
+MAX_REQUIREMENTS = 200
+MAX_GROUP_COLUMNS = 4
+MAX_DERIVED = 20
+# Metrics that describe who is selected or the data, not how well the model does: nothing to judge.
+REPORT_ONLY = ("prevalence", "scoring_rate", "selection_rate")
 
 
 class _Frozen(BaseModel):
@@ -42,8 +66,8 @@ class _Frozen(BaseModel):
 
 
 class Threshold(_Frozen):
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
 
     @model_validator(mode="after")
     def _one_side(self) -> "Threshold":
@@ -64,15 +88,15 @@ class Threshold(_Frozen):
 
 
 class Support(_Frozen):
-    rows: int = Field(0, ge=0)
-    positives: int = Field(0, ge=0)
-    negatives: int = Field(0, ge=0)
+    rows: StrictInt = Field(0, ge=0)
+    positives: StrictInt = Field(0, ge=0)
+    negatives: StrictInt = Field(0, ge=0)
 
 
 class Significance(_Frozen):
     test: Literal["auto", "two_proportion_z", "fisher"] = "auto"
-    alpha: float = Field(0.05, gt=0, lt=1)
-    small_n: int = Field(30, ge=1, description="below this group size 'auto' uses Fisher's exact test")
+    alpha: Number = Field(0.05, gt=0, lt=1)
+    small_n: StrictInt = Field(30, ge=1, description="below this group size 'auto' uses Fisher's exact test")
 
 
 class Requirement(_Frozen):
@@ -84,15 +108,15 @@ class Requirement(_Frozen):
     groups: list[str] = []
     threshold: Threshold | None = None
     rule: Literal["point", "bound", "dual"] = "point"
-    null_threshold: float | None = None
+    null_threshold: Number | None = None
     on_breach: Literal["fail", "flag"] = "fail"
     significance: Significance | None = None
-    exclude_below_share: float = Field(0.0, ge=0, lt=1)
+    exclude_below_share: Number = Field(0.0, ge=0, lt=1)
     min_support: Support = Support()
     interval: IntervalMethod | None = None
-    tolerance: float | None = Field(None, gt=0)  # within_tolerance: |prediction - outcome| <= tolerance
-    weighted: bool = False
-    blocking: bool | None = None
+    tolerance: Number | None = Field(None, gt=0)  # within_tolerance: |prediction - outcome| <= tolerance
+    weighted: StrictBool = False
+    blocking: StrictBool | None = None
     references: list[str] = []
 
     @field_validator("metric")
@@ -101,6 +125,17 @@ class Requirement(_Frozen):
         if name not in METRICS and name not in RELATIVE:
             raise ValueError(f"unknown metric '{name}'{_did_you_mean(name, metric_names())}")
         return name
+
+    @field_validator("groups")
+    @classmethod
+    def _distinct_groups(cls, groups: list[str]) -> list[str]:
+        if len(groups) > MAX_GROUP_COLUMNS:
+            raise ValueError(f"{len(groups)} group columns; expected at most {MAX_GROUP_COLUMNS} (each column "
+                             "multiplies the groups, and intersections that small are rarely measurable)")
+        twice = sorted({g for g in groups if groups.count(g) > 1})
+        if twice:
+            raise ValueError(f"column {twice[0]!r} is listed twice; expected each group column once")
+        return groups
 
     @field_validator("of")
     @classmethod
@@ -112,6 +147,11 @@ class Requirement(_Frozen):
     @model_validator(mode="after")
     def _coherent(self) -> "Requirement":
         _check_metric(self)
+        if self.threshold is not None and self.metric in REPORT_ONLY:
+            raise ValueError(f"metric '{self.metric}' is reported, not judged: remove 'threshold', or judge "
+                             f"its disparity with metric 'impact_ratio' or 'difference' (of: {self.metric})")
+        if self.rule == "dual" and self.threshold is None:
+            raise ValueError("rule 'dual' needs a 'threshold' (the point estimate's goal)")
         if self.rule == "dual" and self.null_threshold is None:
             raise ValueError("rule 'dual' needs 'null_threshold' (the bound's goal)")
         if self.rule != "dual" and self.null_threshold is not None:
@@ -148,18 +188,18 @@ def _check_metric(req: Requirement) -> None:
 
 def _did_you_mean(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    hint = f"; did you mean '{close[0]}'?" if close else ";"
     return f"{hint} valid choices: {', '.join(choices)}"
 
 
 class Bootstrap(_Frozen):
-    replicates: int = Field(2000, ge=100, le=100_000)
-    seed: int = Field(ge=0)
+    replicates: StrictInt = Field(2000, ge=100, le=100_000)
+    seed: StrictInt = Field(ge=0, lt=2**63)
     unit: Literal["row", "cluster"] = "row"  # cluster: resample the benchmark's units of analysis
-    stratify: bool = False  # keep each group's size fixed (groups of all requirement columns)
+    stratify: StrictBool = False  # keep each group's size fixed (groups of all requirement columns)
     # Replicates see scores on a grid of this many bins (point estimates keep inference.score_bins);
     # intervals of score metrics are then moved by the point estimate's change (see measurements.py).
-    score_bins: int = Field(1_000, ge=10, le=1_000_000)
+    score_bins: StrictInt = Field(1_000, ge=10, le=1_000_000)
 
     @model_validator(mode="after")
     def _one_scheme(self) -> "Bootstrap":
@@ -169,13 +209,13 @@ class Bootstrap(_Frozen):
 
 
 class Inference(_Frozen):
-    confidence: float = Field(0.95, gt=0.5, lt=1)
+    confidence: Number = Field(0.95, gt=0.5, lt=1)
     # Default interval of unweighted proportions; unset: Clopper-Pearson, or the bootstrap
     # when the bootstrap unit is 'cluster' (analytic intervals assume independent rows).
     interval: Literal["wilson", "clopper_pearson"] | None = None
     bootstrap: Bootstrap
-    score_bins: int = Field(10_000, ge=10, le=1_000_000)  # exact below this many distinct scores
-    score_range: tuple[float, float] = (0.0, 1.0)  # binned scores: equal-width bins over this range
+    score_bins: StrictInt = Field(10_000, ge=10, le=1_000_000)  # exact below this many distinct scores
+    score_range: tuple[Number, Number] = (0.0, 1.0)  # binned scores: equal-width bins over this range
 
     @model_validator(mode="after")
     def _range(self) -> "Inference":
@@ -195,7 +235,7 @@ class DerivedColumn(_Frozen):
 
     name: str
     source: str
-    bins: list[float] = Field(min_length=2)
+    bins: list[Number] = Field(min_length=2, max_length=101)
     labels: list[str]
 
     @model_validator(mode="after")
@@ -213,34 +253,21 @@ class ModelInputs(_Frozen):
 
 class Profile(_Frozen):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    version: int | str
+    version: StrictInt | StrictStr
     title: str
     sector: str
     authority: str
     legal_basis: list[str] = Field(min_length=1)
     references: list[str] = []
-    effective_from: dt.date
-    enforcement_from: dt.date
+    effective_from: Date
+    enforcement_from: Date
     benchmark: BenchmarkRef
     task: Literal["binary_classification", "regression"]
     model_inputs: ModelInputs = ModelInputs()
-    derived: list[DerivedColumn] = []
+    derived: list[DerivedColumn] = Field([], max_length=MAX_DERIVED)
     inference: Inference
-    requirements: list[Requirement] = Field(min_length=1)
+    requirements: list[Requirement] = Field(min_length=1, max_length=MAX_REQUIREMENTS)
     notes: str = ""
-
-    @model_validator(mode="after")
-    def _coherent(self) -> "Profile":
-        if self.enforcement_from < self.effective_from:
-            raise ValueError(
-                f"enforcement_from {self.enforcement_from} is before effective_from {self.effective_from}"
-            )
-        seen: set[str] = set()
-        for req in self.requirements:
-            if req.id in seen:
-                raise ValueError(f"requirement id '{req.id}' is used twice")
-            seen.add(req.id)
-        return self
 
     def requirement(self, rid: str) -> Requirement:
         return next(r for r in self.requirements if r.id == rid)
@@ -258,84 +285,40 @@ class LoadedProfile(BaseModel):
 
 def load_profile(path: str | Path) -> LoadedProfile:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot read the profile: {exc.strerror or exc}") from None
-    text = raw.decode("utf-8", errors="replace")
-    return LoadedProfile(
-        profile=parse_profile(text, source=str(path)),
-        path=path,
-        text=text,
-        sha256=hashlib.sha256(raw).hexdigest(),
-    )
+    raw = read_capped(path, what="profile", error=ProfileError)
+    text, profile = _parse(raw, source=str(path))
+    return LoadedProfile(profile=profile, path=path, text=text, sha256=hashlib.sha256(raw).hexdigest())
 
 
-def parse_profile(text: str, *, source: str = "<profile>") -> Profile:
+def parse_profile(text: str | bytes, *, source: str = "<profile>") -> Profile:
+    return _parse(text, source=source)[1]
+
+
+def _parse(raw: str | bytes, *, source: str) -> tuple[str, Profile]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ProfileError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise ProfileError(f"{source}:1: expected a mapping of profile fields, found {type(data).__name__}")
+        doc = load_yaml(raw, source=source, what="profile", error=ProfileError)
+    except ProfileError as exc:
+        raise ProfileError(str(exc), [str(exc)]) from None
+    if not isinstance(doc.data, dict):
+        kinds = {type(None): "null", str: "a string", list: "a list", int: "a number", float: "a number",
+                 bool: "a boolean"}
+        found = "an empty file" if doc.node is None else kinds.get(type(doc.data), type(doc.data).__name__)
+        raise ProfileError(f"{source}:1: expected a mapping of profile fields, found {found}")
     try:
-        profile = Profile.model_validate(data)
-        errors = _task_checks(profile) + _independence_checks(profile)
+        profile = Profile.model_validate(doc.data)
+        errors = profile_checks(profile)
     except ValidationError as exc:
         errors = exc.errors()
     if errors:
-        problems = [_describe(err, node, source) for err in errors]
+        problems = [_describe(err, doc.node, source) for err in errors]
         raise ProfileError(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems), problems) from None
-    return profile
-
-
-def _task_checks(profile: Profile) -> list[dict[str, Any]]:
-    """Every metric must belong to the profile's task; regression has no positive class."""
-    errors = []
-    for i, req in enumerate(profile.requirements):
-        task = METRICS[req.base_metric].task
-        if task != profile.task:
-            field = "of" if req.metric in RELATIVE else "metric"
-            hint = " (give 'of' with a regression metric)" if field == "of" and req.of is None else ""
-            errors.append(_error(("requirements", i, field), f"metric '{req.base_metric}' is for task '{task}', "
-                                 f"but the profile's task is '{profile.task}'{hint}"))
-        if profile.task == "regression" and (req.min_support.positives or req.min_support.negatives):
-            errors.append(_error(("requirements", i, "min_support"), "a regression outcome has no positives or "
-                                 "negatives; give min_support.rows only"))
-    return errors
-
-
-def _independence_checks(profile: Profile) -> list[dict[str, Any]]:
-    """Methods that assume independent rows cannot serve a profile that resamples clusters."""
-    if profile.inference.bootstrap.unit != "cluster":
-        return []
-    why = ("assumes independent rows, but inference.bootstrap.unit is 'cluster' (rows of one unit are "
-           "correlated, so it would be too narrow)")
-    errors = []
-    if profile.inference.interval is not None:
-        errors.append(_error(("inference", "interval"), f"'{profile.inference.interval}' {why}; remove it "
-                             "(proportions then use the cluster bootstrap)"))
-    for i, req in enumerate(profile.requirements):
-        if req.interval in ("wilson", "clopper_pearson", "katz_log"):
-            errors.append(_error(("requirements", i, "interval"), f"'{req.interval}' {why}; use "
-                                 "'bootstrap_percentile' or 'bootstrap_bca'"))
-        if req.significance is not None and req.significance.test == "fisher":
-            errors.append(_error(("requirements", i, "significance", "test"), f"'fisher' {why}; use 'auto' "
-                                 "(a cluster-robust two-proportion z test)"))
-    return errors
-
-
-def _error(loc: tuple[Any, ...], msg: str) -> dict[str, Any]:
-    return {"loc": loc, "type": "value_error", "msg": msg}
+    return doc.text, profile
 
 
 def _describe(err: dict[str, Any], node: yaml.Node | None, source: str) -> str:
     loc = list(err["loc"])
     field = _field_path(loc)
-    line = _line_of(node, loc)
+    line = line_of(node, tuple(loc))
     where = f"{source}:{line}" if line else source
     kind, msg = err["type"], err["msg"]
     if kind == "extra_forbidden":
@@ -347,7 +330,10 @@ def _describe(err: dict[str, Any], node: yaml.Node | None, source: str) -> str:
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
         return f"{where}: {field or '(profile)'}: {msg}"
-    return f"{where}: {field}: {msg}, found {found!r}"
+    if kind in ("too_long", "too_short"):
+        return f"{where}: {field}: {msg}"
+    shown = repr(found)
+    return f"{where}: {field}: {msg}, found {shown if len(shown) <= 60 else shown[:57] + '...'}"
 
 
 def _field_path(loc: list[Any]) -> str:
@@ -358,24 +344,6 @@ def _field_path(loc: list[Any]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
-
-
-def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
-    """Line (1-based) of the deepest YAML node on the path ``loc``."""
-    line = None
-    for part in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            node = None
-    if node is not None:
-        line = node.start_mark.line + 1
-    return line
 
 
 _MODELS: dict[str, type[BaseModel]] = {

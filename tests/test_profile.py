@@ -49,8 +49,7 @@ BAD = [
       "description, exclude_below_share, groups, id, interval, metric, min_support, null_threshold, of, "
       "on_breach, references, rule, significance, threshold, title, tolerance, weighted"]),
     ("  - id: R1\n    title: t\n    metric: accuracy\n    threshold: {min: eighty}\n",
-     ["p.yaml:17: requirements[0].threshold.min: Input should be a valid number, unable to parse string as a "
-      "number, found 'eighty'"]),
+     ["p.yaml:17: requirements[0].threshold.min: Input should be a valid number, found 'eighty'"]),
     ("  - {id: R1, title: t, metric: sensitivity, threshold: {min: 0.8, max: 0.9}}\n",
      ["p.yaml:14: requirements[0].threshold: give exactly one of 'min' or 'max'"]),
     ("  - {id: R1, title: t, metric: sensitivity, threshold: {min: 0.8}, rule: dual}\n",
@@ -63,7 +62,8 @@ BAD = [
     ("  - {id: R1, title: t, metric: accuracy, rule: strict}\n",
      ["p.yaml:14: requirements[0].rule: Input should be 'point', 'bound' or 'dual', found 'strict'"]),
     ("  - {id: R1, title: t, metric: accuracy}\n  - {id: R1, title: u, metric: f1}\n",
-     ["p.yaml:1: (profile): requirement id 'R1' is used twice"]),
+     ["p.yaml:15: requirements[1].id: requirement id 'R1' is used twice (first at requirements[0]); expected "
+      "each id once"]),
     ("  - {title: t, metric: accuracy, blocking: true}\n",
      ["p.yaml:14: requirements[0].id: required field is missing"]),
     ("  - {id: R1, title: t, metric: accuracy, blocking: true}\n",
@@ -84,7 +84,8 @@ def test_dates_in_the_wrong_order():
     text = HEAD.replace("enforcement_from: 2027-01-22", "enforcement_from: 2025-01-01")
     with pytest.raises(ProfileError) as err:
         parse_profile(text + "  - {id: R, title: t, metric: accuracy}\n", source="p.yaml")
-    assert err.value.problems == ["p.yaml:1: (profile): enforcement_from 2025-01-01 is before effective_from 2026-01-22"]
+    assert err.value.problems == ["p.yaml:8: enforcement_from: 2025-01-01 is before effective_from 2026-01-22; "
+                                  "expected enforcement on or after the date the profile takes effect"]
 
 
 def test_not_yaml_and_not_a_mapping():
@@ -92,7 +93,7 @@ def test_not_yaml_and_not_a_mapping():
         parse_profile("a: [1,\nb: 2\n", source="p.yaml")
     with pytest.raises(ProfileError) as err:
         parse_profile("- just a list\n", source="p.yaml")
-    assert str(err.value) == "p.yaml:1: expected a mapping of profile fields, found list"
+    assert str(err.value) == "p.yaml:1: expected a mapping of profile fields, found a list"
 
 
 def test_missing_file(tmp_path):
@@ -109,11 +110,11 @@ def test_columns_checked_against_the_benchmark(tmp_path):
     with pytest.raises(ProfileError) as err:
         make_plan(load_profile(path))
     sensitive = "'gendr' is not a sensitive column of benchmark 'resume-audit-2004'; did you mean 'gender'?"
-    assert err.value.problems[0] == f"{path}: model_inputs.allow_sensitive[0]: {sensitive} valid choices: race, gender"
+    assert err.value.problems[0] == f"{path}:10: model_inputs.allow_sensitive[0]: {sensitive} valid choices: race, gender"
     assert err.value.problems[1].startswith(
-        f"{path}: requirements[0].groups[0]: unknown column 'rase' in benchmark 'resume-audit-2004'; "
+        f"{path}:15: requirements[0].groups[0]: unknown column 'rase' in benchmark 'resume-audit-2004'; "
         "did you mean 'race'? valid choices: ")
-    assert err.value.problems[2] == f"{path}: requirements[1].weighted: benchmark 'resume-audit-2004' declares no weight column"
+    assert err.value.problems[2] == f"{path}:16: requirements[1].weighted: benchmark 'resume-audit-2004' declares no weight column"
 
 
 def test_pinned_benchmark_hash_must_match(tmp_path):
@@ -155,3 +156,79 @@ def test_resampling_grid_needs_at_least_ten_bins():
         parse_profile(text + "  - {id: R, title: t, metric: auroc}\n", source="p.yaml")
     assert err.value.problems == [
         "p.yaml:12: inference.bootstrap.score_bins: Input should be greater than or equal to 10, found 5"]
+
+
+def test_a_profile_over_the_size_cap_is_refused_without_reading_it_all(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b"# padding\n" * 100_001)
+    with pytest.raises(ProfileError) as err:
+        load_profile(path)
+    assert str(err.value) == f"{path}: the profile is larger than 1,000,000 bytes; expected at most 1,000,000 bytes"
+
+
+def test_more_requirements_than_the_cap(tmp_path):
+    text = HEAD + "".join(f"  - {{id: R{i}, title: t, metric: accuracy}}\n" for i in range(201))
+    with pytest.raises(ProfileError) as err:
+        parse_profile(text, source="p.yaml")
+    assert err.value.problems == ["p.yaml:14: requirements: List should have at most 200 items after validation, "
+                                  "not 201"]
+
+
+def test_more_groups_in_the_rows_than_the_cap(tmp_path, monkeypatch):
+    import harness.plan
+
+    monkeypatch.setattr(harness.plan, "MAX_GROUPS", 100)
+    path = tmp_path / "p.yaml"
+    path.write_text(HEAD + "  - id: R1\n    title: t\n    metric: accuracy\n    groups: [job_industry, job_type, "
+                    "years_experience]\n", encoding="utf-8")
+    with pytest.raises(ProfileError) as err:
+        make_plan(load_profile(path))
+    assert err.value.problems[0].startswith(f"{path}:17: requirements[0].groups: ")
+    assert err.value.problems[0].endswith(" groups in the rows judged; expected at most 100 (choose coarser "
+                                          "columns or bands)")
+
+
+def test_every_threshold_range_comes_from_the_metric_table():
+    from harness.metrics import METRICS, value_range
+
+    assert value_range("impact_ratio", "selection_rate") == (0.0, None)
+    assert value_range("impact_ratio", "mean_error") == (None, None)
+    assert value_range("difference", "fnr") == (0.0, 1.0)
+    assert value_range("difference", "rmse") == (0.0, None)
+    for name, metric in METRICS.items():
+        assert value_range(name, name) == (metric.low, metric.high)
+    assert {n for n, m in METRICS.items() if (m.low, m.high) != (0.0, 1.0)} == {
+        "oe_ratio", "calibration_slope", "calibration_intercept", "mae", "rmse", "mean_error", "r2"}
+
+
+def test_validate_reports_a_failure_of_the_harness_and_goes_on(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import harness.profile
+    from harness.cli import main
+
+    real = harness.profile.load_profile
+
+    def flaky(path):
+        if Path(path).name == "first.yaml":
+            raise RuntimeError("disk on fire")
+        return real(path)
+
+    monkeypatch.setattr(harness.profile, "load_profile", flaky)
+    first, good = tmp_path / "first.yaml", DEFAULTS[0]
+    first.write_text("id: x\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["profile", "validate", str(first), str(good)], catch_exceptions=False)
+    assert res.exit_code == 3
+    assert res.stdout.splitlines() == [f"{good}: ok"]
+    assert res.stderr.splitlines() == [f"{first}: run failed: RuntimeError: disk on fire (rerun with --debug for "
+                                       "details)"]
+
+
+def test_a_profile_dumped_as_json_data_reads_back_the_same():
+    """Profiles given as objects are stored as such a dump; verify reads it back."""
+    import yaml
+
+    for path in DEFAULTS:
+        profile = load_profile(path).profile
+        text = yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+        assert parse_profile(text) == profile

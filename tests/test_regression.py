@@ -289,10 +289,11 @@ def test_profile_and_benchmark_tasks_must_agree(tmp_path):
     text = path.read_text().replace("task: regression", "task: binary_classification")
     text = text.replace("metric: mae", "metric: accuracy").replace("metric: mean_error", "metric: accuracy")
     text = text.replace("metric: within_tolerance\n  tolerance: 5.0", "metric: accuracy")
+    text = text.replace("max: 10.0", "max: 0.5")  # a threshold accuracy can reach
     path.write_text(text)
     with pytest.raises(ProfileError) as err:
         harness.evaluate(path, predictions=tmp_path / "none.csv", out=tmp_path / "o", tracking=False)
-    assert err.value.problems == [f"{path}: task: the profile's task is 'binary_classification' but benchmark "
+    assert err.value.problems == [f"{path}:14: task: the profile's task is 'binary_classification' but benchmark "
                                   "'synthetic-regression' is for 'regression'"]
 
 

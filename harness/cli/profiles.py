@@ -19,18 +19,26 @@ def profile() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_guard
 def validate(paths: tuple[Path, ...]) -> int:
-    """Check profiles: 'ok' per file, or every problem with file, field path and line."""
+    """Check profiles: 'ok' per file, or every problem with file, field path and line.
+
+    Every file is checked, whatever happens to the others; the exit code is the worst seen
+    (2 invalid input, 3 a failure of the harness itself).
+    """
     from ..plan import make_plan
     from ..profile import load_profile
 
-    failed = False
+    code = 0
     for path in paths:
         try:
             make_plan(load_profile(path))
             click.echo(f"{path}: ok")
         except HarnessError as exc:
-            failed = True
+            code = max(code, exc.exit_code)
             lines = exc.problems if isinstance(exc, ProfileError) else [str(exc)]
             for line in lines:
                 click.echo(line if line.startswith(str(path)) else f"{path}: {line}", err=True)
-    return 2 if failed else 0
+        except Exception as exc:  # a bug: report it for this file and go on with the next
+            code = 3
+            click.echo(f"{path}: run failed: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+                       err=True)
+    return code
