@@ -2,8 +2,8 @@
 
 A mutated profile or card either parses or raises one of the harness's own errors; a
 mutated profile that passes ``oversight profile validate`` also runs to a verdict.
-The examples are derandomized (the same on every run); set ``HARNESS_FUZZ_EXAMPLES``
-to run more of them, e.g. ``HARNESS_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz_profiles.py``.
+The examples are derandomized (the same on every run); set ``OVERSIGHT_FUZZ_EXAMPLES``
+to run more of them, e.g. ``OVERSIGHT_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz_profiles.py``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from harness.profile import LoadedProfile, parse_profile
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = sorted((ROOT / "sector_profiles").glob("*/*.yaml"))
 CARDS = sorted((ROOT / "benchmarks").glob("*/benchmark.yaml"))
-EXAMPLES = int(os.environ.get("HARNESS_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("OVERSIGHT_FUZZ_EXAMPLES", "40"))
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
