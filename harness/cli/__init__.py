@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from .audit import verify
+from .keys import keys
 from .profiles import profile
 from .runs import demo, run
 
@@ -22,5 +23,5 @@ def main() -> None:
     """Performance-based oversight: evaluate AI systems against sector profiles."""
 
 
-for command in (run, demo, profile, verify):
+for command in (run, demo, profile, verify, keys):
     main.add_command(command)
