@@ -266,17 +266,16 @@ def read_run(run_id: str, *, tracking_uri: str | None = None, dst: Path | None =
     uri = check_store(tracking_uri)
     try:
         with _no_retries():
-            import mlflow.artifacts
+            from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
             from mlflow.tracking import MlflowClient
 
-            client = MlflowClient(tracking_uri=uri)
-            run = client.get_run(run_id)
-            names = tuple(sorted(Path(a.path).name for a in client.list_artifacts(run_id, "evidence")
-                                 if not a.is_dir))
+            run = MlflowClient(tracking_uri=uri).get_run(run_id)
+            # The run's own artifact location, not MLflow's per-process cache keyed by run id alone.
+            repo = get_artifact_repository(run.info.artifact_uri, tracking_uri=uri)
+            names = tuple(sorted(Path(a.path).name for a in repo.list_artifacts("evidence") if not a.is_dir))
             local = None
             if names and dst is not None:
-                local = Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="evidence",
-                                                                 dst_path=str(dst), tracking_uri=uri))
+                local = Path(repo.download_artifacts("evidence", dst_path=str(dst)))
     except Exception as exc:
         raise TrackingError(f"cannot read MLflow run {run_id} at {uri}: {type(exc).__name__}: {exc}") from exc
     return RunRecord(run_id, run.info.status, run.info.lifecycle_stage == "deleted", dict(run.data.tags),

@@ -201,12 +201,21 @@ def _model(manifest: dict[str, Any], recomputed: Recomputed | None, model: Any, 
         if (a is None) != (b is None):
             found.problems.append(f"predictions.parquet: {column} is {'absent' if a is None else 'present'}, the "
                                   f"model gives {'none' if b is None else 'one'}")
-        elif a is not None and not np.array_equal(a, b, equal_nan=column != "decision"):
-            differ = np.flatnonzero(~((a == b) | (np.isnan(a) & np.isnan(b)) if column != "decision" else a != b))
+        elif a is not None and len(differ := _differing(a, b)):
             found.problems.append(f"predictions.parquet: {column} differs from the model's on {len(differ)} of "
-                                  f"{len(a)} rows, first id {stored.ids[differ[0]]!r}")
+                                  f"{len(a)} rows, first id {stored.ids[differ[0]].item()!r}")
     found.checks.append(f"predictions: the model was re-run on the benchmark ({fresh.source['kind']}, SHA-256 "
                         f"{fresh.source['sha256']}) and compared with the stored predictions")
+
+
+def _differing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Positions where two prediction columns differ; NaN equals NaN."""
+    if len(a) != len(b):
+        return np.arange(max(len(a), len(b)))
+    same = a == b
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        same |= np.isnan(a) & np.isnan(b)
+    return np.flatnonzero(~same)
 
 
 def _tracking(bundle: Path, manifest: dict[str, Any], digest: str, found: Findings, *, tracking: bool,
