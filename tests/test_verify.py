@@ -422,3 +422,39 @@ def test_verify_run_id_through_the_cli(lab, store):
         "NOT VERIFIED: 1 problem(s)",
         f"  - MLflow run {_run_id(lab)}: tag oversight.verdict is 'compliant', the bundle says 'non_compliant'"]
 
+
+
+def test_absent_run_through_the_cli_with_json(unsigned, store):
+    manifest = json.loads((unsigned / "manifest.json").read_text())
+    manifest["environment"]["platform"] = "never logged"
+    (unsigned / "manifest.json").write_text(_json(manifest))
+    res = CliRunner().invoke(main, ["verify", str(unsigned), "--tracking-uri", store, "--json"],
+                             catch_exceptions=False)
+    doc = json.loads(res.stdout)
+    assert (res.exit_code, doc["status"], doc["ok"], doc["problems"]) == (1, "unverified", False, [])
+    assert doc["unchecked"] == [f"MLflow: no run logged this bundle (searched every experiment for tag "
+                                f"oversight.manifest_sha256 = {sha256_file(unsigned / 'manifest.json')})"]
+
+
+def test_default_store_that_does_not_exist_is_not_created(bundle, tmp_path, monkeypatch):
+    import mlflow
+
+    monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(None)  # logging set this process's URI; a fresh `oversight verify` has none
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    res = CliRunner().invoke(main, ["verify", str(bundle)], catch_exceptions=False)
+    assert res.exit_code == 3
+    db = tmp_path.resolve() / "mlflow.db"
+    assert (f"could not check: MLflow: could not be read: MLflow store sqlite:///{db}: the SQLite file {db} does "
+            "not exist; nothing was created") in res.stdout
+    assert not (tmp_path / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["not-a-bundle"], "Invalid value for TARGET: not-a-bundle: neither a bundle folder nor an MLflow run id"),
+    (["0" * 32, "--no-tracking"], "verifying an MLflow run needs MLflow; drop --no-tracking"),
+])
+def test_verify_usage_errors(args, message):
+    res = CliRunner().invoke(main, ["verify", *args], catch_exceptions=False)
+    assert res.exit_code == 2
+    assert message in res.stderr

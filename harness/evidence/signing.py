@@ -86,7 +86,7 @@ def load_signer(path: Path, *, name: str | None = None) -> Signer:
         raise InputError(f"{path}: not an unencrypted PEM private key ({exc}); expected the .key file "
                          "written by `oversight keys generate`") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise InputError(f"{path}: a {type(key).__name__.lstrip('_')} key; expected an Ed25519 private key")
+        raise InputError(f"{path}: expected an Ed25519 private key, found a key of type {type(key).__name__}")
     return Signer(name or path.stem, key)
 
 
@@ -115,7 +115,7 @@ def _public_bytes(path: Path) -> bytes:
         raise InputError(f"{path}: not a PEM public key ({exc}); expected the .pub file written by "
                          "`oversight keys generate`") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise InputError(f"{path}: a {type(key).__name__.lstrip('_')} key; expected an Ed25519 public key")
+        raise InputError(f"{path}: expected an Ed25519 public key, found a key of type {type(key).__name__}")
     return _raw_public(key)
 
 
