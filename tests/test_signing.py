@@ -64,6 +64,13 @@ def test_keys_generate_writes_a_private_key_only_its_owner_reads(signed):
     assert again.stderr == f"error: {key}: already exists; refusing to overwrite a key\n"
 
 
+def test_no_tracking_run_says_so(signed):
+    assert json.loads((signed["bundle"] / "manifest.json").read_text())["tracking"] == {"requested": False}
+    res = run("verify", str(signed["bundle"]), "--tracking-uri", "sqlite:////nonexistent/mlflow.db")
+    assert res.exit_code == 0, res.output
+    assert "checked: MLflow: the run was made without tracking" in res.stdout.splitlines()
+
+
 def test_signature_record(signed):
     record = json.loads((signed["bundle"] / "signature.json").read_text())
     assert sorted(record) == ["algorithm", "fingerprint", "manifest_sha256", "public_key", "signature",
@@ -177,14 +184,3 @@ def test_a_public_key_file_that_is_not_a_key(signed, tmp_path):
     empty.mkdir()
     res = run("verify", str(signed["bundle"]), "--no-tracking", "--public-key", str(empty))
     assert (res.exit_code, res.stderr) == (2, f"error: {empty}: a folder of trusted keys with no .pub file in it\n")
-
-
-def test_python_api_signs(tmp_path, signed):
-    bench = load_benchmark("resume-audit-2004")
-    preds = tmp_path / "p.csv"
-    pd.DataFrame({"id": bench.ids, "decision": bench.frame["received_callback"]}).to_csv(preds, index=False)
-    key, pub = generate_keys(tmp_path / "keys", name="api")
-    result = harness.evaluate(HIRING, predictions=preds, split="all", tracking=False, out=tmp_path / "out",
-                              sign_key=key)
-    assert json.loads((result.bundle / "signature.json").read_text())["signer"] == "api"
-    assert verify_bundle(result.bundle, public_keys=(pub,)).status == "verified"

@@ -106,6 +106,12 @@ def test_untouched_bundle_verifies_against_everything(lab, store):
                                                         "the stored profile and predictions and compared byte for "
                                                         "byte", "profile", "MLflow"]
     assert result.skipped == ("predictions: declared; not re-run from a model (give --model)",)
+    manifest = json.loads((lab["result"].bundle / "manifest.json").read_text())
+    assert (manifest["tracking"], manifest["predictions"]["origin"]) == ({"requested": True}, "declared")
+    assert json.loads((lab["result"].bundle / "signature.json").read_text())["signer"] == "lab"  # sign_key=
+    sha = lab["result"].summary["profile"]["sha256"]
+    assert f'<dt>Profile SHA-256</dt>\n    <dd class="hash">{sha}</dd>' in (lab["result"].bundle / "report.html").read_text()
+    assert f"- Profile SHA-256: `{sha}`" in (lab["result"].bundle / "report.md").read_text()
 
 
 # --- derived files, with the manifest rewritten to match ----------------------
@@ -227,27 +233,20 @@ def test_profile_of_another_id_is_named(bundle):
         "health-mortality-risk v1"]
 
 
-def test_foreign_predictions_claiming_the_real_model(lab, tmp_path):
+def test_foreign_predictions_claiming_the_real_model(lab, unsigned, tmp_path):
+    """The employers' callbacks, dressed up as the output of a vendor's model file."""
     import skops.io
+    from sklearn.dummy import DummyClassifier
 
-    from harness.demo import reference_model
-    from harness.plan import make_plan
-    from harness.profile import load_profile
-
-    loaded = load_profile(HIRING)
-    dev = make_plan(loaded, split="development").benchmark
-    model = reference_model(dev.model_inputs(loaded.profile.model_inputs.allow_sensitive), dev.y, rule="selection_rate", target=0.3)
+    model = DummyClassifier(strategy="constant", constant=1).fit([[0], [1]], [0, 1])
     path = tmp_path / "vendor.skops"
     skops.io.dump(model, path)
-    honest = harness.evaluate(HIRING, model=str(path), as_of=AS_OF, out=tmp_path / "honest", tracking=False)
+    honest = harness.evaluate(HIRING, model=str(path), as_of=AS_OF, out=tmp_path / "honest", split="all",
+                              tracking=False)
     assert verify_bundle(honest.bundle, model=str(path)).status == "verified"
     claimed = json.loads((honest.bundle / "manifest.json").read_text())["inputs"]["model"]
 
-    test = make_plan(loaded).benchmark
-    foreign = tmp_path / "foreign.csv"
-    pd.DataFrame({"id": test.ids, "decision": test.y}).to_csv(foreign, index=False)  # the labels themselves
-    forged = harness.evaluate(HIRING, predictions=foreign, as_of=AS_OF, out=tmp_path / "forged", tracking=False)
-    bundle = forged.bundle
+    bundle, forged = unsigned, lab["result"]
     manifest = json.loads((bundle / "manifest.json").read_text())
     manifest["inputs"]["model"] = claimed
     manifest["predictions"] = {"origin": "model", "model_kind": "skops", "model_sha256": claimed["sha256"]}
@@ -258,14 +257,12 @@ def test_foreign_predictions_claiming_the_real_model(lab, tmp_path):
     (bundle / "report.md").write_text(render_markdown(summary, forged.measurements, forged.verdicts))
     (bundle / "manifest.json").write_text(_json(manifest))
     _reseal(bundle)
-    assert verify_bundle(bundle).status == "verified"  # without the model, nothing binds them
-    problems = verify_bundle(bundle, model=str(path)).problems
-    differ = test.y != honest.predictions.decision
-    first_id = int(test.ids[differ][0])
-    assert problems[0] == (f"predictions.parquet: decision differs from the model's on {differ.sum()} of {len(test.y)} "
-                           f"rows, first id {first_id!r}")
-    assert differ.any()
-    assert problems[1:] == ("predictions.parquet: score is absent, the model gives one",)
+    assert verify_bundle(bundle, tracking=False).status == "verified"  # without the model, nothing binds them
+    callbacks = forged.predictions.decision
+    assert verify_bundle(bundle, tracking=False, model=str(path)).problems == (
+        f"predictions.parquet: decision differs from the model's on {int((callbacks == 0).sum())} of "
+        f"{len(callbacks)} rows, first id {int(forged.predictions.ids[callbacks == 0][0])!r}",
+        "predictions.parquet: score is absent, the model gives one")
 
 
 # --- MLflow ------------------------------------------------------------------
@@ -401,15 +398,6 @@ def test_unreachable_server_through_the_cli(bundle):
     assert any(line.startswith("checked: recomputed from the stored profile") for line in lines)
 
 
-def test_no_tracking_bundle_says_so(lab, tmp_path):
-    result = harness.evaluate(HIRING, predictions=lab["preds"], as_of=AS_OF, out=tmp_path, split="all",
-                              tracking=False)
-    assert json.loads((result.bundle / "manifest.json").read_text())["tracking"] == {"requested": False}
-    checked = verify_bundle(result.bundle, tracking_uri=f"sqlite:///{tmp_path}/none.db")
-    assert checked.status == "verified"
-    assert checked.checks[-1] == "MLflow: the run was made without tracking"
-
-
 def test_verify_run_id_through_the_cli(lab, store):
     ok = CliRunner().invoke(main, ["verify", _run_id(lab), "--tracking-uri", store, "--public-key",
                                    str(lab["lab_pub"]), "--json"], catch_exceptions=False)
@@ -458,3 +446,15 @@ def test_verify_usage_errors(args, message):
     res = CliRunner().invoke(main, ["verify", *args], catch_exceptions=False)
     assert res.exit_code == 2
     assert message in res.stderr
+
+
+def test_reports_re_render_identically_in_a_fresh_process(lab):
+    """The auditor's process is not the one that wrote the bundle: rendering must not depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "12345"}
+    res = subprocess.run([sys.executable, "-m", "harness.cli", "verify", str(lab["result"].bundle), "--no-tracking",
+                          "--public-key", str(lab["lab_pub"])], env=env, capture_output=True, text=True, timeout=300)
+    assert (res.returncode, res.stdout.splitlines()[-1]) == (0, "verified"), res.stdout + res.stderr
