@@ -458,3 +458,11 @@ def test_reports_re_render_identically_in_a_fresh_process(lab):
     res = subprocess.run([sys.executable, "-m", "harness.cli", "verify", str(lab["result"].bundle), "--no-tracking",
                           "--public-key", str(lab["lab_pub"])], env=env, capture_output=True, text=True, timeout=300)
     assert (res.returncode, res.stdout.splitlines()[-1]) == (0, "verified"), res.stdout + res.stderr
+
+
+def test_unknown_published_profile_id(bundle):
+    res = CliRunner().invoke(main, ["verify", str(bundle), "--no-tracking", "--profile", "hiring-aedt-v9"],
+                             catch_exceptions=False)
+    assert res.exit_code == 2
+    assert res.stderr == (f"error: --profile hiring-aedt-v9: neither a file nor the id of a shipped profile in "
+                          f"{ROOT / 'sector_profiles'}\n")
