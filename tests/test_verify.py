@@ -466,3 +466,12 @@ def test_unknown_published_profile_id(bundle):
     assert res.exit_code == 2
     assert res.stderr == (f"error: --profile hiring-aedt-v9: neither a file nor the id of a shipped profile in "
                           f"{ROOT / 'sector_profiles'}\n")
+
+
+def test_missing_measurements_with_mlflow_is_named_not_a_crash(lab, bundle, store):
+    (bundle / "measurements.csv").unlink()
+    problems = _tracked(bundle, store).problems
+    assert problems[0] == "measurements.csv: a required bundle file is missing"
+    assert problems[1].startswith(f"MLflow run {_run_id(lab)}: tags, params and metrics not compared, the bundle's "
+                                  "summary, measurements or verdicts are unreadable (FileNotFoundError: ")
+    assert len(problems) == 2
