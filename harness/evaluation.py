@@ -148,12 +148,14 @@ def evaluate(
     chunk_rows: int = 250_000,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    sign_key: str | Path | None = None,
 ) -> "Evaluation":
     """Evaluate a model (or declared predictions) against a sector profile.
 
     ``engine``: "local" holds the benchmark in memory; "stream" reads it in chunks of
     ``chunk_rows``; "dask" computes each chunk's statistics on a Dask cluster (``scheduler``
     address, or a local cluster of two workers). All three give identical numbers.
+    ``sign_key``: an Ed25519 private key file; the bundle's manifest is signed with it.
     """
     say = progress or (lambda _msg: None)
     if (model is None) == (predictions is None):
@@ -162,6 +164,11 @@ def evaluate(
         raise InputError(f"engine '{engine}' runs a model chunk by chunk; declared predictions are evaluated "
                          "with engine 'local'")
     loaded = _as_loaded(profile)
+    signer = None
+    if sign_key is not None:
+        from .evidence.signing import load_signer
+
+        signer = load_signer(Path(sign_key))
     out_dir = Path(out or "reports")
     with tempfile.TemporaryDirectory(prefix=".scratch-", dir=_scratch_parent(out_dir)) as scratch:
         if engine == "local":
@@ -179,7 +186,7 @@ def evaluate(
         summary = _summary(loaded, subject, outcome, clock)
         bundle = None
         if out is not None or tracking:
-            bundle = _write(loaded, subject, payload, outcome, summary, out_dir)
+            bundle = _write(loaded, subject, payload, outcome, summary, out_dir, tracking=tracking, signer=signer)
             summary = {**summary, "manifest_sha256": bundle.manifest_sha256}
             say(f"evidence bundle written: {bundle.path}")
     run_id = None
@@ -305,7 +312,7 @@ def _free_name(out: Path, name: str) -> str:
 
 
 def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | Path, outcome: Outcome,
-           summary: dict[str, Any], out: Path) -> Bundle:
+           summary: dict[str, Any], out: Path, *, tracking: bool, signer: Any) -> Bundle:
     stamp = summary["created_at"].replace(":", "").replace("-", "").replace("+0000", "Z")
     p = loaded.profile
     name = f"{p.id}-v{p.version}-{stamp}-{summary['model']['fingerprint'][:8] or 'preds'}"
@@ -320,5 +327,6 @@ def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | 
     return write_bundle(
         out, _free_name(out, name), profile_text=loaded.text, predictions=predictions, measurements=m,
         verdicts=v, summary=summary, inputs=inputs,
-        render=lambda: (render_html(summary, m, v), render_markdown(summary, m, v)),
+        render=lambda: (render_html(summary, m, v), render_markdown(summary, m, v)), tracking=tracking,
+        signer=signer,
     )

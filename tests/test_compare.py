@@ -121,16 +121,18 @@ def test_unknown_profile_and_empty_experiment(store):
 def test_a_store_that_does_not_exist_is_not_created(tmp_path):
     path = tmp_path / "typo.db"
     res = run("compare", "--profile", "hiring-aedt", "--tracking-uri", f"sqlite:///{path}")
-    assert (res.exit_code, res.output) == (2, f"error: tracking URI sqlite:///{path}: no SQLite database at {path}\n")
+    assert (res.exit_code, res.output) == (3, f"error: MLflow store sqlite:///{path}: the SQLite file {path} does not "
+                                              "exist; nothing was created (check --tracking-uri or MLFLOW_TRACKING_URI)\n")
     assert not path.exists()
     res = run("diff", "0" * 32, "1" * 32, "--tracking-uri", f"sqlite:///{path}")
-    assert res.exit_code == 2 and not path.exists()
+    assert res.exit_code == 3 and not path.exists()
 
 
 def test_a_file_store_that_does_not_exist(tmp_path):
     res = run("compare", "--profile", "hiring-aedt", "--tracking-uri", f"file://{tmp_path}/mlruns")
     assert (res.exit_code, res.output) == (
-        2, f"error: tracking URI file://{tmp_path}/mlruns: no MLflow file store at {tmp_path}/mlruns\n")
+        3, f"error: MLflow store file://{tmp_path}/mlruns: the folder {tmp_path}/mlruns does not exist; nothing was "
+           "created (check --tracking-uri or MLFLOW_TRACKING_URI)\n")
     assert not (tmp_path / "mlruns").exists()
 
 

@@ -11,6 +11,7 @@ import click
 
 from .audit import verify
 from .compare import compare, diff
+from .keys import keys
 from .profiles import profile
 from .runs import demo, run
 
@@ -23,5 +24,5 @@ def main() -> None:
     """Performance-based oversight: evaluate AI systems against sector profiles."""
 
 
-for command in (run, demo, profile, verify, compare, diff):
+for command in (run, demo, profile, verify, keys, compare, diff):
     main.add_command(command)

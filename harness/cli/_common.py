@@ -26,6 +26,8 @@ def _guard(fn: Callable[..., int]) -> Callable[..., None]:
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except click.ClickException:
+            raise  # usage errors: click prints them and exits 2
         except HarnessError as exc:
             if debug:
                 traceback.print_exc()

@@ -31,10 +31,12 @@ from ._common import EXIT, _guard, _progress
 @click.option("--chunk-rows", type=click.IntRange(min=1), default=250_000, show_default=True,
               help="Rows per chunk for the stream and dask engines.")
 @click.option("--scheduler", help="Dask scheduler address (default: a local cluster of two workers).")
+@click.option("--sign-key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ed25519 private key (from `oversight keys generate`) to sign the evidence bundle with.")
 @_guard
 def run(profile_path: Path, model: str | None, predictions: Path | None, as_of: dt.datetime | None,
         split: str | None, out: Path, tracking_uri: str | None, no_tracking: bool, as_json: bool,
-        engine: str, chunk_rows: int, scheduler: str | None) -> int:
+        engine: str, chunk_rows: int, scheduler: str | None, sign_key: Path | None) -> int:
     """Evaluate a model or declared predictions against a sector profile."""
     from ..evaluation import evaluate
     from ..output import evaluation_json, verdict_table
@@ -43,7 +45,7 @@ def run(profile_path: Path, model: str | None, predictions: Path | None, as_of: 
         raise click.UsageError("--tracking-uri and --no-tracking exclude each other")
     result = evaluate(profile_path, model=model, predictions=predictions, as_of=as_of.date() if as_of else None,
                       out=out, tracking=not no_tracking, tracking_uri=tracking_uri, split=split,
-                      engine=engine, chunk_rows=chunk_rows, scheduler=scheduler,
+                      engine=engine, chunk_rows=chunk_rows, scheduler=scheduler, sign_key=sign_key,
                       progress=_progress(not as_json and sys.stderr.isatty()))
     click.echo(json.dumps(evaluation_json(result)) if as_json else verdict_table(result))
     return EXIT[result.verdict]

@@ -2,7 +2,9 @@
 
 A bundle is written into a hidden temporary folder beside its destination and renamed
 into place only when every file and the manifest are complete, so a folder that looks
-like a bundle is a whole bundle. ``check_hashes`` recomputes every hash.
+like a bundle is a whole bundle. The files a bundle holds are fixed by the harness
+version (``BUNDLE_FILES``, the manifest and an optional signature), whatever the manifest
+lists. ``check_hashes`` recomputes every hash.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import EvidenceError
+from .signing import SIGNATURE, Signer, sign_manifest
 
-__all__ = ["BUNDLE_FILES", "Bundle", "check_hashes", "environment", "read_manifest", "sha256_file", "write_bundle"]
+__all__ = ["BUNDLE_FILES", "MANIFEST", "Bundle", "check_hashes", "environment", "read_manifest", "sha256_file", "write_bundle"]
 
 MANIFEST = "manifest.json"
 BUNDLE_FILES = (
@@ -39,6 +42,7 @@ class Bundle:
     path: Path
     manifest: dict[str, Any]
     manifest_sha256: str
+    signature: dict[str, Any] | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -88,8 +92,14 @@ def write_bundle(
     summary: dict[str, Any],
     inputs: dict[str, Any],
     render: Callable[[], tuple[str, str]],
+    tracking: bool = False,
+    signer: Signer | None = None,
 ) -> Bundle:
-    """Write a complete bundle to ``out_dir/name``; ``render`` returns (html, markdown)."""
+    """Write a complete bundle to ``out_dir/name``; ``render`` returns (html, markdown).
+
+    ``tracking`` records whether an MLflow run is expected, so verify knows to look for
+    one; ``signer`` signs the manifest into ``signature.json`` before the bundle appears.
+    """
     final = out_dir / name
     if final.exists():
         raise EvidenceError(f"{final}: a bundle of that name already exists; choose another --out")
@@ -106,15 +116,28 @@ def write_bundle(
             "seed": summary["seed"],
             "inputs": inputs,
             "environment": environment(),
+            "predictions": _origin(inputs["model"]),
+            "tracking": {"requested": tracking},
             "files": {f: sha256_file(tmp / f) for f in BUNDLE_FILES},
         }
         (tmp / MANIFEST).write_text(_json(manifest), encoding="utf-8")
         digest = sha256_file(tmp / MANIFEST)
+        signature = None
+        if signer is not None:
+            signature = sign_manifest(digest, signer)
+            (tmp / SIGNATURE).write_text(_json(signature), encoding="utf-8")
         os.replace(tmp, final)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise EvidenceError(f"{final}: could not write the evidence bundle: {exc}") from None
-    return Bundle(final, manifest, digest)
+    return Bundle(final, manifest, digest, signature)
+
+
+def _origin(model: dict[str, Any]) -> dict[str, str]:
+    """Whether the vendor declared the predictions or the harness produced them from a model file."""
+    if model.get("kind") == "file":
+        return {"origin": "declared", "sha256": model.get("sha256", "")}
+    return {"origin": "model", "model_kind": model.get("kind", ""), "model_sha256": model.get("sha256", "")}
 
 
 def _write_files(tmp: Path, profile_text: str, predictions: pd.DataFrame | Path, measurements: pd.DataFrame,
@@ -145,16 +168,25 @@ def read_manifest(bundle: Path) -> dict[str, Any]:
 
 
 def check_hashes(bundle: Path, manifest: dict[str, Any]) -> list[str]:
-    """Every difference between the files on disk and the manifest, as sentences."""
+    """Every difference between the files on disk, the manifest and the fixed file list, as sentences."""
     problems = []
-    for name, expected in manifest.get("files", {}).items():
+    listed = manifest.get("files", {})
+    if not isinstance(listed, dict):
+        return [f"{MANIFEST}: 'files' is a {type(listed).__name__}; expected a mapping of file name to SHA-256"]
+    for name in BUNDLE_FILES:
+        if name not in listed:
+            problems.append(f"{MANIFEST}: does not list {name}, a required bundle file")
+    for name in listed:
+        if name not in BUNDLE_FILES:
+            problems.append(f"{MANIFEST}: lists {name}, which is not a bundle file of oversight-harness "
+                            f"{__version__} (expected {', '.join(BUNDLE_FILES)})")
+    for name in BUNDLE_FILES:
         path = Path(bundle) / name
-        if not path.exists():
-            problems.append(f"{name}: listed in the manifest but missing")
-            continue
-        found = sha256_file(path)
-        if found != expected:
-            problems.append(f"{name}: SHA-256 {found} differs from the manifest's {expected}")
-    for name in sorted({p.name for p in Path(bundle).iterdir()} - set(manifest.get("files", {})) - {MANIFEST}):
-        problems.append(f"{name}: present in the bundle but not in the manifest")
+        if not path.is_file():
+            problems.append(f"{name}: a required bundle file is missing")
+        elif name in listed and (found := sha256_file(path)) != listed[name]:
+            problems.append(f"{name}: SHA-256 {found} differs from the manifest's {listed[name]}")
+    allowed = {*BUNDLE_FILES, MANIFEST, SIGNATURE}
+    for name in sorted({p.name for p in Path(bundle).iterdir()} - allowed):
+        problems.append(f"{name}: present in the bundle but not a bundle file")
     return problems

@@ -74,9 +74,9 @@ def _open(ref: str, scratch: Path, tracking_uri: str | None) -> _Side:
     elif path.exists():
         raise InputError(f"{ref}: a file, not an evidence bundle folder or an MLflow run id")
     elif _RUN_ID.match(ref):
-        from .tracking import download_run_files, existing_store
+        from .tracking import download_run_files, check_store
 
-        uri = existing_store(tracking_uri)
+        uri = check_store(tracking_uri)
         scratch.mkdir(parents=True)
         folder, tags = download_run_files(ref, [], scratch, tracking_uri=uri)
         logged = tags.get("oversight.manifest_sha256")

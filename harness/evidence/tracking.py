@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import re
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,8 +21,8 @@ import pandas as pd
 
 from harness.errors import InputError, ModelError, TrackingError
 
-__all__ = ["download_run_files", "existing_store", "find_run", "load_model", "log_evaluation", "metric_key", "read_run",
-           "resolved_uri", "search_profile_runs"]
+__all__ = ["RunContent", "RunRecord", "RunRef", "check_store", "download_run_files", "expected_run", "find_run",
+           "load_model", "log_evaluation", "metric_key", "read_run", "resolved_uri", "search_profile_runs"]
 
 
 # --- loading vendor models ---------------------------------------------------
@@ -121,6 +123,27 @@ def _params(summary: dict[str, Any]) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class RunContent:
+    """What the harness logs for one bundle: verify compares a run with exactly this."""
+
+    tags: dict[str, str]
+    params: dict[str, str]
+    metrics: dict[str, float]
+
+
+def expected_run(summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame,
+                 manifest_sha256: str, *, signer_fingerprint: str | None = None) -> RunContent:
+    """The tags, params and metrics of the run that logs this bundle; one function for logging and verify."""
+    tags = _tags(summary, manifest_sha256)
+    if signer_fingerprint:
+        tags["oversight.signer_fingerprint"] = signer_fingerprint
+    metrics = _metrics(measurements)
+    blocking = verdicts["blocking"].astype(str).str.lower() == "true"
+    metrics["blocking_failures"] = float(verdicts.loc[blocking, "status"].isin(["fail", "flag"]).sum())
+    return RunContent(tags, _params(summary), metrics)
+
+
 # MLflow refuses dataset digests longer than 36 characters (client validation and a
 # String(36) column), so the digest carries the first 36 hex digits of the SHA-256 —
 # 144 bits, against the 32 bits of MLflow's own digest of the first 10,000 rows — and
@@ -175,70 +198,108 @@ def _log_run(bundle: Any, summary: dict[str, Any], measurements: pd.DataFrame, v
     experiment = mlflow.set_experiment(summary["profile"]["id"])
     name = f"{summary['model']['fingerprint'][:8] or 'predictions'} {summary['policy']['as_of']}"
     with mlflow.start_run(experiment_id=experiment.experiment_id, run_name=name) as run:
-        mlflow.set_tags(_tags(summary, bundle.manifest_sha256))
-        mlflow.log_params(_params(summary))
-        mlflow.log_metrics(_metrics(measurements))
-        mlflow.log_metric("blocking_failures", int(verdicts.loc[verdicts["blocking"], "status"]
-                                                   .isin(["fail", "flag"]).sum()))
+        signer = (bundle.signature or {}).get("fingerprint")
+        content = expected_run(summary, measurements, verdicts, bundle.manifest_sha256, signer_fingerprint=signer)
+        mlflow.set_tags(content.tags)
+        mlflow.log_params(content.params)
+        mlflow.log_metrics(content.metrics)
         _log_dataset(benchmark)
         mlflow.log_artifacts(str(bundle.path), artifact_path="evidence")
         return run.info.run_id
 
 
-def read_run(run_id: str, *, tracking_uri: str | None = None) -> dict[str, Any]:
-    """Tags, params and metrics of a run, and a local copy of its evidence artifacts."""
+@dataclass(frozen=True)
+class RunRef:
+    run_id: str
+    status: str  # FINISHED, RUNNING, FAILED, KILLED, SCHEDULED
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as read back: what it logged, and a local copy of its ``evidence/`` artifacts."""
+
+    run_id: str
+    status: str
+    deleted: bool
+    tags: dict[str, str]
+    params: dict[str, str]
+    metrics: dict[str, float]
+    artifacts: tuple[str, ...]  # file names under evidence/
+    local: Path | None  # where they were downloaded; None when the run has none
+
+
+def check_store(tracking_uri: str | None) -> str:
+    """The resolved URI of a store that exists; reading must never create one."""
+    uri = resolved_uri(tracking_uri)
+    if uri.startswith("sqlite:"):
+        path = uri.split("sqlite:///", 1)[1] if uri.startswith("sqlite:///") else ""
+        if path and path != ":memory:" and not Path(path).is_file():
+            raise TrackingError(f"MLflow store {uri}: the SQLite file {path} does not exist; nothing was created "
+                                "(check --tracking-uri or MLFLOW_TRACKING_URI)")
+    elif uri.startswith("file:") or "://" not in uri:
+        from urllib.parse import unquote, urlparse
+
+        path = unquote(urlparse(uri).path) if uri.startswith("file:") else uri
+        if not Path(path).is_dir():
+            raise TrackingError(f"MLflow store {uri}: the folder {path} does not exist; nothing was created "
+                                "(check --tracking-uri or MLFLOW_TRACKING_URI)")
+    return uri
+
+
+@contextlib.contextmanager
+def _no_retries() -> Iterator[None]:
+    """Reading for verify: an unreachable server is reported at once, not after minutes of retries."""
+    defaults = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+    added = [k for k in defaults if k not in os.environ]
+    os.environ.update({k: defaults[k] for k in added})
     try:
-        import mlflow
-        from mlflow.tracking import MlflowClient
-
-        client = MlflowClient(tracking_uri=tracking_uri)
-        run = client.get_run(run_id)
-        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="evidence",
-                                                    tracking_uri=tracking_uri)
-    except Exception as exc:
-        raise TrackingError(f"cannot read MLflow run {run_id}: {type(exc).__name__}: {exc}") from exc
-    return {"tags": dict(run.data.tags), "params": dict(run.data.params), "metrics": dict(run.data.metrics),
-            "artifacts": local, "inputs": run.inputs}
+        with _quiet_mlflow():
+            yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
-def find_run(manifest_sha256: str, experiment: str, *, tracking_uri: str | None = None) -> str | None:
-    """The id of the run that logged the bundle with this manifest hash, if any."""
+def read_run(run_id: str, *, tracking_uri: str | None = None, dst: Path | None = None) -> RunRecord:
+    """A run's tags, params and metrics, and its ``evidence/`` artifacts downloaded into ``dst``."""
+    uri = check_store(tracking_uri)
     try:
-        from mlflow.tracking import MlflowClient
+        with _no_retries():
+            from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+            from mlflow.tracking import MlflowClient
 
-        client = MlflowClient(tracking_uri=tracking_uri)
-        exp = client.get_experiment_by_name(experiment)
-        if exp is None:
-            return None
-        runs = client.search_runs([exp.experiment_id],
-                                  filter_string=f"tags.`oversight.manifest_sha256` = '{manifest_sha256}'")
+            run = MlflowClient(tracking_uri=uri).get_run(run_id)
+            # The run's own artifact location, not MLflow's per-process cache keyed by run id alone.
+            repo = get_artifact_repository(run.info.artifact_uri, tracking_uri=uri)
+            names = tuple(sorted(Path(a.path).name for a in repo.list_artifacts("evidence") if not a.is_dir))
+            local = None
+            if names and dst is not None:
+                local = Path(repo.download_artifacts("evidence", dst_path=str(dst)))
     except Exception as exc:
-        raise TrackingError(f"cannot search MLflow: {type(exc).__name__}: {exc}") from exc
-    return runs[0].info.run_id if runs else None
+        raise TrackingError(f"cannot read MLflow run {run_id} at {uri}: {type(exc).__name__}: {exc}") from exc
+    return RunRecord(run_id, run.info.status, run.info.lifecycle_stage == "deleted", dict(run.data.tags),
+                     dict(run.data.params), dict(run.data.metrics), names, local)
+
+
+def find_run(manifest_sha256: str, *, tracking_uri: str | None = None) -> list[RunRef]:
+    """Every run, active or deleted, in any experiment, tagged with this manifest hash."""
+    uri = check_store(tracking_uri)
+    try:
+        with _no_retries():
+            from mlflow.entities import ViewType
+            from mlflow.tracking import MlflowClient
+
+            client = MlflowClient(tracking_uri=uri)
+            ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
+            runs = client.search_runs(ids, filter_string=f"tags.`oversight.manifest_sha256` = '{manifest_sha256}'",
+                                      run_view_type=ViewType.ALL) if ids else []
+    except Exception as exc:
+        raise TrackingError(f"cannot search MLflow at {uri}: {type(exc).__name__}: {exc}") from exc
+    return [RunRef(r.info.run_id, r.info.status, r.info.lifecycle_stage == "deleted") for r in runs]
 
 
 # --- reading runs back for comparisons ----------------------------------------
-
-
-def existing_store(tracking_uri: str | None) -> str:
-    """The resolved tracking URI, refused when it names a local store that does not exist.
-
-    MLflow creates an empty database (or folder) for a SQLite or file URI it cannot find;
-    a reader that did so would report "no runs" for a mistyped path instead of the mistake.
-    """
-    from urllib.parse import urlparse
-
-    uri = resolved_uri(tracking_uri)
-    parsed = urlparse(uri)
-    if parsed.scheme == "sqlite":
-        path = uri[len("sqlite:///"):] if uri.startswith("sqlite:///") else ""
-        if path and path != ":memory:" and not Path(path).is_file():
-            raise InputError(f"tracking URI {uri}: no SQLite database at {path}")
-    elif parsed.scheme in ("", "file"):
-        path = parsed.path if parsed.scheme == "file" else uri
-        if not Path(path).is_dir():
-            raise InputError(f"tracking URI {uri}: no MLflow file store at {path}")
-    return uri
 
 
 def search_profile_runs(profile_id: str, *, tracking_uri: str, max_results: int) -> list[dict[str, Any]]:

@@ -1,126 +1,232 @@
 """Re-verification of an evidence bundle by an auditor.
 
-Three independent checks: every file's hash against the manifest; every measurement
-and verdict recomputed from the stored profile and predictions on the benchmark, and
-compared bit for bit; and the MLflow run that logged the bundle, whose tags, metrics
-and artifacts must agree with it. Each difference is named.
+Checks, each named in the result: the bundle holds exactly the files of its harness version
+and each matches the manifest's hash; every derived file is recomputed from the stored
+profile and predictions and compared byte for byte (``checks``); the signature over the
+manifest is valid and by a trusted key (``signing``); the profile is the published one; the
+predictions are what the model gives (``--model``); and the MLflow run that logged the bundle
+agrees with it (``against_mlflow``). What could not be checked makes the result
+``unverified``, never ``verified``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from ..errors import EvidenceError, HarnessError
-from ..evaluation import measure_and_judge
-from .bundle import check_hashes, read_manifest, sha256_file
-from ..plan import make_plan
-from ..predictors import Predictions
-from ..profile import LoadedProfile, parse_profile
+from ..errors import EvidenceError, HarnessError, InputError
+from .bundle import BUNDLE_FILES, check_hashes, read_manifest, sha256_file
+from .checks import Recomputed, recompute
+from .findings import Findings, VerifyResult
+from .signing import SIGNATURE, check_signature, load_public_keys, read_signature
 
-__all__ = ["verify_bundle"]
-
-_NUMERIC = ["value", "ci_low", "ci_high", "n", "positives", "negatives", "p_value"]
+__all__ = ["VerifyResult", "published_profile", "verify_bundle", "verify_run"]
 
 
-def verify_bundle(bundle: Path, *, tracking: bool = True, tracking_uri: str | None = None) -> dict[str, Any]:
+def verify_bundle(bundle: Path, *, tracking: bool = True, tracking_uri: str | None = None,
+                  profile: str | Path | None = None, public_keys: tuple[Path, ...] = (),
+                  model: Any = None, run_id: str | None = None) -> VerifyResult:
+    """Verify a bundle folder; ``tracking=False`` skips MLflow explicitly.
+
+    ``profile``: the published profile (a path, or an id among the shipped profiles) the
+    bundle's must equal byte for byte. ``public_keys``: trusted ``.pub`` files or folders; when
+    given, the bundle must be signed by one of them. ``model``: re-run it on the benchmark and
+    compare with the stored predictions.
+    """
     bundle = Path(bundle)
     manifest = read_manifest(bundle)
-    checks: list[str] = []
-    problems = check_hashes(bundle, manifest)
-    checks.append(f"hashes: {len(manifest.get('files', {}))} files checked against the manifest")
-    if not problems:
-        problems += _recompute(bundle, manifest)
-        checks.append("measurements and verdicts recomputed from the stored profile and predictions")
-    if tracking:
-        problems += _against_mlflow(bundle, manifest, tracking_uri, checks)
-    return {"bundle": str(bundle), "ok": not problems, "checks": checks, "problems": problems}
-
-
-def _loaded(bundle: Path, manifest: dict[str, Any]) -> LoadedProfile:
-    raw = (bundle / "profile.yaml").read_bytes()
-    text = raw.decode("utf-8")
-    return LoadedProfile(profile=parse_profile(text, source=str(bundle / "profile.yaml")), path=None, text=text,
-                         sha256=hashlib.sha256(raw).hexdigest())
-
-
-def _recompute(bundle: Path, manifest: dict[str, Any]) -> list[str]:
-    problems = []
-    loaded = _loaded(bundle, manifest)
-    if loaded.sha256 != manifest["inputs"]["profile"]["sha256"]:
-        problems.append("profile.yaml: its SHA-256 differs from the profile hash recorded at run time")
-    split = manifest["inputs"]["benchmark"]["split"]
-    try:
-        plan = make_plan(loaded, split=split)
-    except HarnessError as exc:
-        return problems + [f"benchmark: {exc}"]
-    if plan.benchmark.sha256 != manifest["inputs"]["benchmark"]["sha256"]:
-        problems.append(f"benchmark: SHA-256 {plan.benchmark.sha256} differs from the manifest's "
-                        f"{manifest['inputs']['benchmark']['sha256']}")
-    frame = pd.read_parquet(bundle / "predictions.parquet")
-    if not np.array_equal(frame["id"].to_numpy(), plan.benchmark.ids):
-        return problems + ["predictions.parquet: its ids differ from the benchmark rows of the recorded split"]
-    source = {"kind": "file", "uri": str(bundle / "predictions.parquet"), "sha256": "", "fingerprint": ""}
-    if "prediction" in frame:
-        preds = Predictions(ids=frame["id"].to_numpy(), decision=None, score=None, source=source,
-                            value=frame["prediction"].to_numpy(np.float64))
-    else:
-        preds = Predictions(ids=frame["id"].to_numpy(), decision=frame["decision"].to_numpy(np.int8),
-                            score=frame["score"].to_numpy(np.float64) if "score" in frame else None, source=source)
-    outcome = measure_and_judge(plan, preds)
-    problems += _compare_measurements(outcome.measurements, bundle / "measurements.csv")
-    stored_verdicts = pd.read_csv(bundle / "verdicts.csv", keep_default_na=False)
-    if stored_verdicts["status"].tolist() != outcome.verdicts["status"].tolist():
-        problems.append("verdicts.csv: statuses differ from the recomputed verdicts")
-    summary = json.loads((bundle / "summary.json").read_text(encoding="utf-8"))
-    if summary["verdict"] != outcome.verdict:
-        problems.append(f"summary.json: overall verdict '{summary['verdict']}' but recomputed '{outcome.verdict}'")
-    return problems
-
-
-def _compare_measurements(fresh: pd.DataFrame, stored_path: Path) -> list[str]:
-    stored = pd.read_csv(stored_path, float_precision="round_trip", keep_default_na=True)
-    if len(stored) != len(fresh) or list(stored["requirement"]) != list(fresh["requirement"]):
-        return [f"{stored_path.name}: {len(stored)} rows stored, {len(fresh)} recomputed"]
-    problems = []
-    for col in _NUMERIC:
-        a, b = stored[col].to_numpy(np.float64), fresh[col].to_numpy(np.float64)
-        for i in np.flatnonzero(~((a == b) | (np.isnan(a) & np.isnan(b)))):
-            problems.append(f"{stored_path.name}: {fresh['requirement'][i]} / {fresh['group'][i]} {col}: stored "
-                            f"{float(a[i])!r}, recomputed {float(b[i])!r}")
-    return problems
-
-
-def _against_mlflow(bundle: Path, manifest: dict[str, Any], tracking_uri: str | None, checks: list[str]) -> list[str]:
-    from .tracking import find_run, metric_key, read_run
-
+    trusted = load_public_keys(list(public_keys)) if public_keys else None
+    published = published_profile(profile, bundle) if profile is not None else None
+    found = Findings()
     digest = sha256_file(bundle / "manifest.json")
-    experiment = manifest["inputs"]["profile"]["id"]
-    run_id = find_run(digest, experiment, tracking_uri=tracking_uri)
-    if run_id is None:
-        checks.append("MLflow: no run logged this bundle (searched by manifest SHA-256)")
-        return []
-    checks.append(f"MLflow: run {run_id} compared with the bundle")
-    run = read_run(run_id, tracking_uri=tracking_uri)
-    problems = []
-    summary = json.loads((bundle / "summary.json").read_text(encoding="utf-8"))
-    for tag, want in (("oversight.verdict", summary["verdict"]),
-                      ("oversight.benchmark_sha256", summary["benchmark"]["sha256"])):
-        if run["tags"].get(tag) != want:
-            problems.append(f"MLflow run {run_id}: tag {tag} is {run['tags'].get(tag)!r}, the bundle says {want!r}")
-    stored = pd.read_csv(bundle / "measurements.csv", float_precision="round_trip")
-    for m in stored.itertuples(index=False):
-        key = metric_key(m.requirement, m.group, "value")
-        logged = run["metrics"].get(key)
-        if np.isfinite(m.value) and (logged is None or logged != m.value):
-            problems.append(f"MLflow run {run_id}: metric {key} is {logged!r}, the bundle says {m.value!r}")
-    for name, sha in manifest["files"].items():
-        path = Path(run["artifacts"]) / name
-        if not path.exists() or sha256_file(path) != sha:
-            problems.append(f"MLflow run {run_id}: artifact evidence/{name} differs from the bundle")
-    return problems
+    found.checks.append(f"manifest.json: SHA-256 {digest}")
+    hash_problems = check_hashes(bundle, manifest)
+    found.problems += hash_problems
+    found.checks.append(f"hashes: {len(BUNDLE_FILES)} bundle files checked against the manifest and the file "
+                        "list of this harness version")
+    _signature(bundle, digest, trusted, found)
+    recomputed = None
+    if hash_problems:
+        found.checks.append("recomputation: not done, the files do not match the manifest")
+    else:
+        recomputed = _recompute(bundle, manifest, found)
+    if published is not None:
+        _against_published(bundle, published, found)
+    else:
+        found.skipped.append("profile: not compared with a published profile (give --profile)")
+    _model(manifest, recomputed, model, found)
+    _tracking(bundle, manifest, digest, found, tracking=tracking, tracking_uri=tracking_uri, run_id=run_id)
+    return VerifyResult.of(str(bundle), found)
+
+
+def verify_run(run_id: str, *, tracking_uri: str | None = None, **options: Any) -> VerifyResult:
+    """Verify from the run alone: download its evidence artifacts and verify them against it."""
+    from .tracking import read_run
+
+    with tempfile.TemporaryDirectory(prefix="oversight-verify-run-") as scratch:
+        record = read_run(run_id, tracking_uri=tracking_uri, dst=Path(scratch))
+        if record.local is None:
+            raise EvidenceError(f"MLflow run {run_id}: has no evidence/ artifacts to verify")
+        result = verify_bundle(record.local, tracking=True, tracking_uri=tracking_uri, run_id=run_id, **options)
+    return VerifyResult(f"MLflow run {run_id}", result.checks, result.problems, result.unchecked, result.skipped,
+                        result.unreachable)
+
+
+def _recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomputed | None:
+    try:
+        return recompute(bundle, manifest, found)
+    except (HarnessError, OSError, ValueError, KeyError) as exc:
+        found.problems.append(f"recomputation failed: {type(exc).__name__}: {exc}")
+        return None
+
+
+def _signature(bundle: Path, digest: str, trusted: dict[str, Path] | None, found: Findings) -> None:
+    path = bundle / SIGNATURE
+    if not path.is_file():
+        if trusted is not None:
+            found.problems.append(f"{SIGNATURE}: missing; the bundle is unsigned, and a signature by a trusted key "
+                                  "is required (--public-key)")
+        else:
+            found.skipped.append("signature: the bundle is unsigned; its creation time and environment are not "
+                                 "covered by a signature")
+        return
+    try:
+        record = read_signature(path)
+    except EvidenceError as exc:
+        found.problems.append(str(exc))
+        return
+    invalid = check_signature(record, digest)
+    found.problems += invalid
+    who = f"{record['signer']} (key {record['fingerprint']}) at {record['signed_at']}"
+    if invalid:
+        return
+    if trusted is None:
+        found.checks.append(f"signature: valid Ed25519 signature of the manifest by {who}")
+        found.skipped.append("signature: the signer's key was not checked against trusted keys (give --public-key)")
+    elif record["fingerprint"] in trusted:
+        found.checks.append(f"signature: valid Ed25519 signature of the manifest by {who}, a trusted key "
+                            f"({trusted[record['fingerprint']]})")
+    else:
+        found.problems.append(f"{SIGNATURE}: signed by {record['signer']} with key {record['fingerprint']}, which "
+                              f"is not among the {len(trusted)} trusted key(s)")
+
+
+def published_profile(ref: str | Path, bundle: Path) -> tuple[Path, bytes]:
+    """The published profile: a file, or the shipped profile with this id and the bundle's version."""
+    from ..demo import PROFILES_DIR
+    from ..profile import parse_profile
+
+    path = Path(ref)
+    if path.is_file():
+        return path, path.read_bytes()
+    if str(ref).endswith((".yaml", ".yml")):
+        raise InputError(f"--profile {ref}: no such file")
+    ours = _profile_of(bundle)
+    candidates = []
+    for shipped in sorted(PROFILES_DIR.rglob("*.yaml")):
+        p = parse_profile(shipped.read_text(encoding="utf-8"), source=str(shipped))
+        if p.id == str(ref):
+            candidates.append((shipped, str(p.version)))
+            if ours is not None and str(p.version) == ours[1]:
+                return shipped, shipped.read_bytes()
+    if not candidates:
+        raise InputError(f"--profile {ref}: neither a file nor the id of a shipped profile in {PROFILES_DIR}")
+    versions = ", ".join(v for _, v in candidates)
+    raise InputError(f"--profile {ref}: no shipped version matches the bundle's version "
+                     f"{ours[1] if ours else '(unreadable)'}; shipped: {versions}")
+
+
+def _profile_of(bundle: Path) -> tuple[str, str] | None:
+    from ..profile import parse_profile
+
+    try:
+        p = parse_profile((bundle / "profile.yaml").read_text(encoding="utf-8"))
+    except (HarnessError, OSError, UnicodeDecodeError):
+        return None
+    return p.id, str(p.version)
+
+
+def _against_published(bundle: Path, published: tuple[Path, bytes], found: Findings) -> None:
+    import hashlib
+
+    from ..profile import parse_profile
+
+    path, data = published
+    ours = (bundle / "profile.yaml").read_bytes()
+    theirs = parse_profile(data.decode("utf-8"), source=str(path))
+    mine = _profile_of(bundle)
+    want_sha, got_sha = hashlib.sha256(data).hexdigest(), hashlib.sha256(ours).hexdigest()
+    if mine != (theirs.id, str(theirs.version)):
+        found.problems.append(f"profile.yaml: the bundle's profile is {mine[0] if mine else '?'} v"
+                              f"{mine[1] if mine else '?'}, the published profile {path} is {theirs.id} "
+                              f"v{theirs.version}")
+    elif ours != data:
+        a, b = ours.decode("utf-8", "replace").splitlines(), data.decode("utf-8").splitlines()
+        line = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        got = a[line].strip() if line < len(a) else "(end of file)"
+        want = b[line].strip() if line < len(b) else "(end of file)"
+        found.problems.append(f"profile.yaml: differs from the published profile {theirs.id} v{theirs.version} "
+                              f"({path}): SHA-256 {got_sha} in the bundle, {want_sha} published; first at line "
+                              f"{line + 1}: bundle {got!r}, published {want!r}")
+    else:
+        found.checks.append(f"profile: byte-identical to the published {theirs.id} v{theirs.version} ({path}), "
+                            f"SHA-256 {want_sha}")
+
+
+def _model(manifest: dict[str, Any], recomputed: Recomputed | None, model: Any, found: Findings) -> None:
+    """Bind the predictions to a model: re-run it through the evaluation's own inference path."""
+    origin = manifest.get("predictions", {}).get("origin", "unknown")
+    if model is None:
+        found.skipped.append(f"predictions: {origin}; not re-run from a model (give --model)")
+        return
+    if recomputed is None:
+        found.unchecked.append("predictions: the model was not re-run, the bundle's inputs did not recompute")
+        return
+    from ..evaluation import _predictions
+
+    fresh = _predictions(recomputed.plan, model, None)
+    recorded = manifest.get("inputs", {}).get("model", {})
+    if origin != "model":
+        found.problems.append(f"predictions: the manifest records them as {origin}, not produced by the harness "
+                              "from a model")
+    elif recorded.get("sha256") != fresh.source["sha256"]:
+        found.problems.append(f"model: SHA-256 {fresh.source['sha256']} of the model given differs from the "
+                              f"manifest's {recorded.get('sha256')}")
+    stored = recomputed.predictions
+    for column in ("decision", "score", "value"):
+        a, b = getattr(stored, column), getattr(fresh, column)
+        if (a is None) != (b is None):
+            found.problems.append(f"predictions.parquet: {column} is {'absent' if a is None else 'present'}, the "
+                                  f"model gives {'none' if b is None else 'one'}")
+        elif a is not None and len(differ := _differing(a, b)):
+            found.problems.append(f"predictions.parquet: {column} differs from the model's on {len(differ)} of "
+                                  f"{len(a)} rows, first id {stored.ids[differ[0]].item()!r}")
+    found.checks.append(f"predictions: the model was re-run on the benchmark ({fresh.source['kind']}, SHA-256 "
+                        f"{fresh.source['sha256']}) and compared with the stored predictions")
+
+
+def _differing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Positions where two prediction columns differ; NaN equals NaN."""
+    if len(a) != len(b):
+        return np.arange(max(len(a), len(b)))
+    same = a == b
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        same |= np.isnan(a) & np.isnan(b)
+    return np.flatnonzero(~same)
+
+
+def _tracking(bundle: Path, manifest: dict[str, Any], digest: str, found: Findings, *, tracking: bool,
+              tracking_uri: str | None, run_id: str | None) -> None:
+    from .against_mlflow import against_mlflow
+
+    requested = manifest.get("tracking", {}).get("requested", True)
+    if not requested and run_id is None:
+        found.checks.append("MLflow: the run was made without tracking")
+        return
+    if not tracking:
+        found.skipped.append("MLflow: not compared (--no-tracking)")
+        return
+    against_mlflow(bundle, manifest, digest, found, tracking_uri=tracking_uri, run_id=run_id)

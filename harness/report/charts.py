@@ -52,9 +52,32 @@ _Slot = tuple[str, GroupRow | None]
 
 
 def requirement_chart(requirement: RequirementView, *, ci_label: str) -> str:
-    """The requirement's chart as an inline ``<svg>`` element, or "" if it has no groups."""
+    """The requirement's chart as an inline ``<svg>`` element, or "" if it has no groups.
+
+    A chart is a pure function of its view, and verify re-renders every report it checks,
+    so charts are cached by the view's ``repr`` (exact: it tells -0.0 from 0.0, and NaN
+    from NaN compares equal there).
+    """
     if not requirement.rows:
         return ""
+    return _cached_chart(repr(requirement), requirement, ci_label)
+
+
+def _cached_chart(key: str, requirement: RequirementView, ci_label: str) -> str:
+    cached = _CHARTS.get((key, ci_label))
+    if cached is None:
+        cached = _render_chart(requirement, ci_label=ci_label)
+        if len(_CHARTS) >= _CHART_CACHE:
+            _CHARTS.pop(next(iter(_CHARTS)))
+        _CHARTS[(key, ci_label)] = cached
+    return cached
+
+
+_CHARTS: dict[tuple[str, str], str] = {}
+_CHART_CACHE: Final = 128
+
+
+def _render_chart(requirement: RequirementView, *, ci_label: str) -> str:
     slots = _slots(requirement.rows)
     height = 0.75 + _ROW_IN * len(slots)
     fig = Figure(figsize=(_WIDTH_IN, height), layout="constrained")

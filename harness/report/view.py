@@ -162,6 +162,7 @@ class ReportView:
     harness_version: str
     created_at: str
     manifest_sha256: str
+    profile_sha256: str = ""
 
 
 def build_view(
@@ -191,6 +192,7 @@ def build_view(
         harness_version=str(summary.get("harness_version", "")),
         created_at=str(summary.get("created_at", "")),
         manifest_sha256=str(summary.get("manifest_sha256", "")),
+        profile_sha256=str(profile.get("sha256", "")),
     )
 
 
