@@ -12,6 +12,7 @@ import click
 from .audit import verify
 from .profiles import profile
 from .runs import demo, run
+from .sync import sync
 
 __all__ = ["main"]
 
@@ -22,5 +23,5 @@ def main() -> None:
     """Performance-based oversight: evaluate AI systems against sector profiles."""
 
 
-for command in (run, demo, profile, verify):
+for command in (run, demo, sync, profile, verify):
     main.add_command(command)
