@@ -102,6 +102,7 @@ def write_bundle(
     try:
         _write_files(tmp, profile_text, predictions, measurements, verdicts, summary, render)
         manifest = {
+            "bundle": name,  # two runs alike to the second still leave two distinct bundles
             "harness_version": __version__,
             "created_at": summary["created_at"],
             "as_of": summary["policy"]["as_of"],

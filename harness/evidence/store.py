@@ -57,7 +57,8 @@ def check_reachable(uri: str, timeout: float) -> None:
 @contextlib.contextmanager
 def _mlflow_http_limits(timeout: float) -> Iterator[None]:
     wanted = {"MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, math.ceil(timeout))),
-              "MLFLOW_HTTP_REQUEST_MAX_RETRIES": RETRIES, "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": BACKOFF}
+              "MLFLOW_HTTP_REQUEST_MAX_RETRIES": RETRIES, "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": BACKOFF,
+              "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}  # only the CLI prints: --json stays JSON
     added = [k for k in wanted if k not in os.environ]
     os.environ.update({k: wanted[k] for k in added})
     try:

@@ -193,7 +193,7 @@ def log_evaluation(bundle: Any, summary: dict[str, Any], measurements: pd.DataFr
     except TrackingError as exc:
         raise TrackingError(f"{exc}; the evidence bundle is complete at {bundle.path}") from exc
     except Exception as exc:
-        raise TrackingError(f"MLflow at {uri} refused the run: {type(exc).__name__}: {exc}; "
+        raise TrackingError(f"MLflow at {uri} could not log the run: {type(exc).__name__}: {exc}; "
                             f"the evidence bundle is complete at {bundle.path}") from exc
 
 
