@@ -189,10 +189,8 @@ def evaluate(
         summary = _summary(loaded, subject, outcome, clock)
         bundle, pending = None, None
         if out is not None or tracking:
-            name = bundle_name(loaded.profile.id, str(loaded.profile.version), summary["created_at"],
-                               summary["model"]["fingerprint"])
-            pending = _pending(out_dir, name, subject, tracking_uri) if tracking else None
-            bundle = _write(loaded, subject, payload, outcome, summary, out_dir, name, pending)
+            bundle, pending = _evidence(loaded, subject, payload, outcome, summary, out_dir,
+                                        tracking_uri=tracking_uri if tracking else None, tracking=tracking)
             summary = {**summary, "manifest_sha256": bundle.manifest_sha256}
             say(f"evidence bundle written: {bundle.path}")
     run_id, error = None, None
@@ -202,6 +200,16 @@ def evaluate(
     return Evaluation(outcome.verdict, clock.status, clock, outcome.measurements, outcome.verdicts, summary,
                       preds, bundle.path if bundle else None, run_id, error,
                       pending.path if pending is not None and error else None)
+
+
+def _evidence(loaded: LoadedProfile, subject: Subject, payload: pd.DataFrame | Path, outcome: "Outcome",
+              summary: dict[str, Any], out_dir: Path, *, tracking_uri: str | None,
+              tracking: bool) -> tuple[Bundle, "Pending | None"]:
+    """The bundle under a fresh name; when tracking, its pending marker is written first."""
+    name = bundle_name(loaded.profile.id, str(loaded.profile.version), summary["created_at"],
+                       summary["model"]["fingerprint"])
+    pending = _pending(out_dir, name, subject, tracking_uri) if tracking else None
+    return _write(loaded, subject, payload, outcome, summary, out_dir, name, pending), pending
 
 
 def _pending(out_dir: Path, name: str, subject: Subject, tracking_uri: str | None) -> "Pending":

@@ -71,6 +71,8 @@ def demo(out: Path, tracking_uri: str | None, no_tracking: bool) -> int:
     for result in results:
         click.echo(verdict_table(result))
         click.echo("")
+        if result.pending is not None:
+            click.echo(pending_message(result, out, tracking_uri), err=True)
     if not no_tracking:
         click.echo(mlflow_hint(results, tracking_uri))
     return 0

@@ -19,7 +19,7 @@ import secrets
 import socket
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 from urllib.parse import unquote, urlparse
 
 from ..errors import TrackingError
@@ -69,7 +69,7 @@ def _mlflow_http_limits(timeout: float) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def bounded_store(uri: str, timeout: float = DEFAULT_TIMEOUT) -> Iterator[str]:
+def bounded_store(uri: str, timeout: float, *, create_sqlite: Callable[[Path], None]) -> Iterator[str]:
     """Yield the URI to hand MLflow, with every wait on the store bounded."""
     scheme = urlparse(uri).scheme
     if scheme in ("http", "https"):
@@ -81,7 +81,7 @@ def bounded_store(uri: str, timeout: float = DEFAULT_TIMEOUT) -> Iterator[str]:
     if path is None:
         yield uri
         return
-    ensure_sqlite(path, wait=max(timeout, LOCK_WAIT_MIN))
+    ensure_sqlite(path, create=create_sqlite, wait=max(timeout, LOCK_WAIT_MIN))
     busy = f"timeout={max(timeout, LOCK_WAIT_MIN):g}"
     yield uri if "timeout=" in uri else f"{uri}{'&' if '?' in uri else '?'}{busy}"
 
@@ -105,8 +105,11 @@ def _locked(lock: Path, wait: float) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def ensure_sqlite(path: Path, *, wait: float = LOCK_WAIT_MIN) -> None:
-    """Create and migrate a SQLite store once, whoever else tries at the same moment."""
+def ensure_sqlite(path: Path, *, create: Callable[[Path], None], wait: float = LOCK_WAIT_MIN) -> None:
+    """Create and migrate a SQLite store once, whoever else tries at the same moment.
+
+    ``create`` makes a complete store in the file it is given (MLflow does the schema).
+    """
     if _complete(path):
         return
     try:
@@ -118,7 +121,7 @@ def ensure_sqlite(path: Path, *, wait: float = LOCK_WAIT_MIN) -> None:
                 stale.unlink(missing_ok=True)
             tmp = path.with_name(f".{path.name}.init-{os.getpid()}-{secrets.token_hex(4)}")
             try:
-                _create(tmp)
+                create(tmp)
                 os.replace(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)
@@ -131,13 +134,3 @@ def _complete(path: Path) -> bool:
         return path.stat().st_size > 0
     except OSError:
         return False
-
-
-def _create(tmp: Path) -> None:
-    from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
-    uri = f"sqlite:///{tmp}"
-    store = SqlAlchemyStore(uri, os.path.abspath(DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH))
-    store.engine.dispose()
-    SqlAlchemyStore._engine_map.pop(uri, None)

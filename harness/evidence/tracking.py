@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import re
 import tempfile
 import time
 import warnings
+from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
@@ -22,7 +24,7 @@ from harness.errors import ModelError, TrackingError
 from .naming import owner, owner_alive
 from .store import DEFAULT_TIMEOUT, bounded_store
 
-__all__ = ["dataset_record", "find_run", "load_model", "log_evaluation", "metric_key", "read_run", "resolved_uri",
+__all__ = ["create_sqlite_store", "dataset_record", "find_run", "load_model", "log_evaluation", "metric_key", "read_run", "resolved_uri",
            "sweep_runs", "sweep_store"]
 
 
@@ -188,7 +190,7 @@ def log_evaluation(bundle: Any, summary: dict[str, Any], measurements: pd.DataFr
     uri = resolved_uri(tracking_uri)
     record = benchmark if isinstance(benchmark, dict) else dataset_record(benchmark)
     try:
-        with _quiet_mlflow(), bounded_store(uri, timeout) as store_uri:
+        with _quiet_mlflow(), bounded_store(uri, timeout, create_sqlite=create_sqlite_store) as store_uri:
             return _log_run(bundle, summary, measurements, verdicts, record, store_uri)
     except TrackingError as exc:
         raise TrackingError(f"{exc}; the evidence bundle is complete at {bundle.path}") from exc
@@ -267,6 +269,17 @@ def _owner_dead(tags: dict[str, str]) -> bool | None:
     return None if alive is None else not alive
 
 
+def create_sqlite_store(path: Path) -> None:
+    """A complete, migrated MLflow store in the SQLite file ``path`` (see ``store.ensure_sqlite``)."""
+    from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    uri = f"sqlite:///{path}"
+    store = SqlAlchemyStore(uri, os.path.abspath(DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH))
+    store.engine.dispose()
+    SqlAlchemyStore._engine_map.pop(uri, None)
+
+
 def sweep_runs(client: Any, experiment_ids: list[str]) -> list[str]:
     """Mark FAILED the RUNNING runs of ``experiment_ids`` whose owner process (on this host) is gone."""
     if not experiment_ids:
@@ -287,7 +300,7 @@ def sweep_store(tracking_uri: str | None = None, *, timeout: float = DEFAULT_TIM
 
     uri = resolved_uri(tracking_uri)
     try:
-        with _quiet_mlflow(), bounded_store(uri, timeout) as store_uri:
+        with _quiet_mlflow(), bounded_store(uri, timeout, create_sqlite=create_sqlite_store) as store_uri:
             client = MlflowClient(tracking_uri=store_uri)
             return sweep_runs(client, [e.experiment_id for e in client.search_experiments()])
     except TrackingError:
