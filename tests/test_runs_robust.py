@@ -141,7 +141,8 @@ def test_runs_left_running_by_dead_processes_are_marked_failed(tmp_path, callbac
         "the process that logged this run died before the run was complete")
 
 
-def test_the_next_run_marks_dead_runs_failed(tmp_path, callbacks_csv):
+def test_the_next_run_marks_dead_runs_failed(tmp_path, callbacks_csv, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a SQLite store's artifacts go to ./mlruns
     uri, runs = _store_with_runs(tmp_path)
     result = harness.evaluate(HIRING, predictions=callbacks_csv, out=tmp_path / "out", tracking_uri=uri)
     client = MlflowClient(tracking_uri=uri)
@@ -202,7 +203,7 @@ def _claims_to_be_a_bundle_without_being_one(out: Path) -> list[str]:
             and not (p / "manifest.json").is_file()] if out.exists() else []
 
 
-def test_sigkill_at_every_stage_leaves_a_whole_bundle_or_none(tmp_path, callbacks_csv):
+def test_sigkill_at_every_stage_leaves_a_whole_bundle_or_none(tmp_path, callbacks_csv, monkeypatch):
     procs = {}
     for i, stage in enumerate(STAGES):
         root = tmp_path / f"k{i}"
@@ -229,6 +230,7 @@ def test_sigkill_at_every_stage_leaves_a_whole_bundle_or_none(tmp_path, callback
 
     for stage, (root, _) in procs.items():
         out, uri = root / "out", f"sqlite:///{root}/store/mlflow.db"
+        monkeypatch.chdir(root)  # where the killed run would have put the store's artifacts
         assert _claims_to_be_a_bundle_without_being_one(out) == [], stage
         results = sync(out) if out.exists() else []
         assert all(r.status in ("logged", "never_completed") for r in results), (stage, results)
