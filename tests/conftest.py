@@ -42,7 +42,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
            "--serve-artifacts"]
     log_path = root / "server.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True,
+                                preexec_fn=_die_with_parent)
     uri = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(uri, proc, log_path)
@@ -54,6 +55,14 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _die_with_parent() -> None:
+    """On Linux, the server gets SIGTERM if pytest itself is killed, so no server outlives the session."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _wait_healthy(uri: str, proc: subprocess.Popen, log_path: Path) -> None:
