@@ -8,10 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import numpy as np
 import pandas as pd
@@ -19,8 +18,10 @@ import yaml
 
 from . import __version__
 from .declared import read_predictions
-from .errors import InputError
+from .errors import InputError, TrackingError
 from .evidence.bundle import Bundle, write_bundle
+from .evidence.naming import bundle_name, scratch_dir, sweep_leftovers
+from .evidence.store import DEFAULT_TIMEOUT
 from .measurements import measure
 from .plan import Plan, atoms_of, check_columns, check_pinned, make_plan, score_limits, validate_scores
 from .predictors import Predictions, load_model, predict
@@ -28,6 +29,9 @@ from .profile import LoadedProfile, Profile, load_profile
 from .report import render_html, render_markdown
 from .stats import AtomTable
 from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
+
+if TYPE_CHECKING:
+    from .evidence.sync import Pending
 
 __all__ = ["Evaluation", "Outcome", "VERDICT_COLUMNS", "evaluate", "judge_all", "measure_and_judge"]
 
@@ -48,6 +52,8 @@ class Evaluation:
     predictions: Predictions | None  # None when the stream or Dask engine wrote them chunk by chunk
     bundle: Path | None
     run_id: str | None
+    tracking_error: str | None = None  # why the run was not logged; the bundle is then pending
+    pending: Path | None = None  # the marker ``oversight sync`` logs the bundle from
 
 
 def _as_loaded(profile: str | Path | Profile | LoadedProfile) -> LoadedProfile:
@@ -149,6 +155,7 @@ def evaluate(
     scheduler: str | None = None,
     progress: Progress | None = None,
     sign_key: str | Path | None = None,
+    tracking_timeout: float = DEFAULT_TIMEOUT,
 ) -> "Evaluation":
     """Evaluate a model (or declared predictions) against a sector profile.
 
@@ -156,6 +163,9 @@ def evaluate(
     ``chunk_rows``; "dask" computes each chunk's statistics on a Dask cluster (``scheduler``
     address, or a local cluster of two workers). All three give identical numbers.
     ``sign_key``: an Ed25519 private key file; the bundle's manifest is signed with it.
+    A tracking store that is unreachable or refuses the run (within ``tracking_timeout``
+    seconds per connection and request) does not fail the evaluation: the bundle is left
+    pending for ``oversight sync`` and ``tracking_error`` says why.
     """
     say = progress or (lambda _msg: None)
     if (model is None) == (predictions is None):
@@ -170,13 +180,15 @@ def evaluate(
 
         signer = load_signer(Path(sign_key))
     out_dir = Path(out or "reports")
-    with tempfile.TemporaryDirectory(prefix=".scratch-", dir=_scratch_parent(out_dir)) as scratch:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(out_dir)
+    with scratch_dir(out_dir) as scratch:
         if engine == "local":
             table, subject, preds = _local(loaded, model, predictions, split, say)
             payload: pd.DataFrame | Path = preds.frame()
         else:
             table, subject, payload = _streamed(loaded, model, split, engine=engine, chunk_rows=chunk_rows,
-                                                scheduler=scheduler, scratch=Path(scratch), say=say)
+                                                scheduler=scheduler, scratch=scratch, say=say)
             preds = None
         opts = loaded.profile.inference
         say(f"measuring {len(loaded.profile.requirements)} requirements "
@@ -184,25 +196,53 @@ def evaluate(
         outcome = judge_table(loaded.profile, table)
         clock = policy_clock(loaded.profile, as_of or dt.date.today())
         summary = _summary(loaded, subject, outcome, clock)
-        bundle = None
+        bundle, pending = None, None
         if out is not None or tracking:
-            bundle = _write(loaded, subject, payload, outcome, summary, out_dir, tracking=tracking, signer=signer)
+            bundle, pending = _evidence(loaded, subject, payload, outcome, summary, out_dir,
+                                        tracking_uri=tracking_uri if tracking else None, tracking=tracking,
+                                        signer=signer)
             summary = {**summary, "manifest_sha256": bundle.manifest_sha256}
             say(f"evidence bundle written: {bundle.path}")
-    run_id = None
-    if tracking:
-        from .evidence.tracking import log_evaluation
-
-        run_id = log_evaluation(bundle, summary, outcome.measurements, outcome.verdicts, _dataset(subject),
-                                tracking_uri=tracking_uri)
-        say(f"MLflow run {run_id} logged")
+    run_id, error = None, None
+    if pending is not None and bundle is not None:
+        run_id, error = _track(bundle, summary, outcome, pending, tracking_timeout)
+        say(f"MLflow run {run_id} logged" if run_id else f"MLflow run not logged; bundle pending: {pending.path}")
     return Evaluation(outcome.verdict, clock.status, clock, outcome.measurements, outcome.verdicts, summary,
-                      preds, bundle.path if bundle else None, run_id)
+                      preds, bundle.path if bundle else None, run_id, error,
+                      pending.path if pending is not None and error else None)
 
 
-def _scratch_parent(out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return out_dir
+def _evidence(loaded: LoadedProfile, subject: Subject, payload: pd.DataFrame | Path, outcome: "Outcome",
+              summary: dict[str, Any], out_dir: Path, *, tracking_uri: str | None,
+              tracking: bool, signer: Any) -> tuple[Bundle, "Pending | None"]:
+    """The bundle under a fresh name; when tracking, its pending marker is written first."""
+    name = bundle_name(loaded.profile.id, str(loaded.profile.version), summary["created_at"],
+                       summary["model"]["fingerprint"])
+    pending = _pending(out_dir, name, subject, tracking_uri) if tracking else None
+    return _write(loaded, subject, payload, outcome, summary, out_dir, name, pending, signer=signer), pending
+
+
+def _pending(out_dir: Path, name: str, subject: Subject, tracking_uri: str | None) -> "Pending":
+    """The marker that keeps the bundle on record for ``oversight sync`` until its run is FINISHED."""
+    from .evidence.sync import Pending
+    from .evidence.tracking import dataset_record, resolved_uri
+
+    return Pending(out_dir, name, tracking_uri=resolved_uri(tracking_uri), dataset=dataset_record(_dataset(subject)))
+
+
+def _track(bundle: Bundle, summary: dict[str, Any], outcome: "Outcome", pending: "Pending",
+           timeout: float) -> tuple[str | None, str | None]:
+    """Log the bundle; a tracking failure leaves it pending and is returned, not raised."""
+    from .evidence.tracking import log_evaluation
+
+    try:
+        run_id = log_evaluation(bundle, summary, outcome.measurements, outcome.verdicts, pending.record["dataset"],
+                                tracking_uri=pending.record["tracking_uri"], timeout=timeout)
+    except TrackingError as exc:
+        pending.failed(str(exc))
+        return None, str(exc)
+    pending.resolved()
+    return run_id, None
 
 
 def _dataset(subject: Subject) -> DatasetRef:
@@ -303,19 +343,8 @@ def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: P
     }
 
 
-def _free_name(out: Path, name: str) -> str:
-    candidate, i = name, 1
-    while (out / candidate).exists():
-        i += 1
-        candidate = f"{name}-{i}"
-    return candidate
-
-
 def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | Path, outcome: Outcome,
-           summary: dict[str, Any], out: Path, *, tracking: bool, signer: Any) -> Bundle:
-    stamp = summary["created_at"].replace(":", "").replace("-", "").replace("+0000", "Z")
-    p = loaded.profile
-    name = f"{p.id}-v{p.version}-{stamp}-{summary['model']['fingerprint'][:8] or 'preds'}"
+           summary: dict[str, Any], out: Path, name: str, pending: "Pending | None", *, signer: Any) -> Bundle:
     inputs = {
         "profile": {**summary["profile"], "path": str(loaded.path or "")},
         "benchmark": {**summary["benchmark"],
@@ -324,9 +353,14 @@ def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | 
         "model": summary["model"],
     }
     m, v = outcome.measurements, outcome.verdicts
-    return write_bundle(
-        out, _free_name(out, name), profile_text=loaded.text, predictions=predictions, measurements=m,
-        verdicts=v, summary=summary, inputs=inputs,
-        render=lambda: (render_html(summary, m, v), render_markdown(summary, m, v)), tracking=tracking,
-        signer=signer,
-    )
+    try:
+        return write_bundle(
+            out, name, profile_text=loaded.text, predictions=predictions, measurements=m,
+            verdicts=v, summary=summary, inputs=inputs,
+            render=lambda: (render_html(summary, m, v), render_markdown(summary, m, v)),
+            tracking=pending is not None, signer=signer,
+        )
+    except BaseException:
+        if pending is not None:
+            pending.resolved()  # no bundle, so nothing to log later
+        raise

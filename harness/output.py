@@ -80,6 +80,7 @@ def evaluation_json(result: Evaluation) -> dict[str, Any]:
         "unknown_category": result.summary["counts"]["unknown_category"],
         "bundle": str(result.bundle) if result.bundle else None,
         "run_id": result.run_id,
+        "tracking_pending": str(result.pending) if result.pending else None,
     }
 
 

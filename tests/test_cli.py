@@ -113,16 +113,32 @@ def test_debug_shows_the_traceback(tmp_path):
     assert "Traceback" in res.stderr
 
 
-def test_unreachable_tracking_store_is_a_run_failure_and_keeps_the_bundle(tmp_path):
+def test_unusable_tracking_store_leaves_the_bundle_pending_and_keeps_the_verdict(tmp_path):
     callbacks = _preds(tmp_path, "resume-audit-2004", lambda b: b.frame["received_callback"])
     blocker = tmp_path / "file"
     blocker.write_text("")
-    res = run("run", "--profile", HIRING, "--predictions", callbacks, "--out", str(tmp_path / "out"),
-              "--tracking-uri", f"sqlite:///{blocker}/sub/mlflow.db")
-    assert res.exit_code == 3
-    assert "refused the run" in res.stderr and "the evidence bundle is complete at" in res.stderr
-    (bundle,) = (tmp_path / "out").iterdir()
+    out = tmp_path / "out"
+    uri = f"sqlite:///{blocker}/sub/mlflow.db"
+    res = run("run", "--profile", HIRING, "--predictions", callbacks, "--out", str(out), "--tracking-uri", uri)
+    assert res.exit_code == 1  # the verdict's code: the run itself did not fail
+    assert "verdict: NON-COMPLIANT" in res.stdout
+    (bundle,) = [p for p in out.iterdir() if not p.name.startswith(".")]
     assert (bundle / "manifest.json").exists()
+    marker = out / ".oversight" / "pending" / f"{bundle.name}.json"
+    assert res.stderr.splitlines() == [
+        f"warning: cannot create the SQLite tracking store {blocker}/sub/mlflow.db: [Errno 20] Not a directory: "
+        f"'{blocker}/sub'; the evidence bundle is complete at {bundle}",
+        f"warning: the evidence bundle is pending (marker {marker}); log it to MLflow later with: "
+        f"oversight sync --out {out} --tracking-uri {uri}",
+    ]
+    assert json.loads(marker.read_text())["tracking_uri"] == uri
+    res = run("sync", "--out", str(out))
+    assert res.exit_code == 3
+    assert res.stdout.splitlines() == [
+        f"FAILED: {bundle.resolve()}: cannot create the SQLite tracking store {blocker}/sub/mlflow.db: [Errno 20] "
+        f"Not a directory: '{blocker}/sub'; the evidence bundle is complete at {bundle.resolve()}",
+        f"1 pending bundle(s) in {out}, 1 not logged"]
+    assert marker.exists()
 
 
 def test_profile_validate(tmp_path):

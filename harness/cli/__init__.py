@@ -14,6 +14,7 @@ from .compare import compare, diff
 from .keys import keys
 from .profiles import profile
 from .runs import demo, run
+from .sync import sync
 
 __all__ = ["main"]
 
@@ -24,5 +25,5 @@ def main() -> None:
     """Performance-based oversight: evaluate AI systems against sector profiles."""
 
 
-for command in (run, demo, profile, verify, keys, compare, diff):
+for command in (run, demo, sync, profile, verify, keys, compare, diff):
     main.add_command(command)

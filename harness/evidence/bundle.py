@@ -1,10 +1,11 @@
 """Evidence bundles: every input and output of a run, hashed into one manifest.
 
-A bundle is written into a hidden temporary folder beside its destination and renamed
-into place only when every file and the manifest are complete, so a folder that looks
-like a bundle is a whole bundle. The files a bundle holds are fixed by the harness
-version (``BUNDLE_FILES``, the manifest and an optional signature), whatever the manifest
-lists. ``check_hashes`` recomputes every hash.
+A bundle is written into a hidden temporary folder beside its destination (recording its
+owner, so the next run can clean up after a killed one) and renamed into place only when
+every file and the manifest are complete, so a folder that looks like a bundle is a whole
+bundle; any failure removes the temporary folder. The files a bundle holds are fixed by the
+harness version (``BUNDLE_FILES``, the manifest and an optional signature), whatever the
+manifest lists. ``check_hashes`` recomputes every hash.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from .. import __version__
-from ..errors import EvidenceError
+from ..errors import EvidenceError, HarnessError
+from .naming import OWNER_FILE, make_partial
 from .signing import SIGNATURE, Signer, sign_manifest
 
 __all__ = ["BUNDLE_FILES", "MANIFEST", "Bundle", "check_hashes", "environment", "read_manifest", "sha256_file", "write_bundle"]
@@ -103,13 +105,14 @@ def write_bundle(
     final = out_dir / name
     if final.exists():
         raise EvidenceError(f"{final}: a bundle of that name already exists; choose another --out")
-    tmp = out_dir / f".{name}.partial"
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
+        tmp = make_partial(out_dir, name)
+    except OSError as exc:
+        raise EvidenceError(f"{final}: could not write the evidence bundle: {exc}") from None
+    try:
         _write_files(tmp, profile_text, predictions, measurements, verdicts, summary, render)
         manifest = {
+            "bundle": name,  # two runs alike to the second still leave two distinct bundles
             "harness_version": __version__,
             "created_at": summary["created_at"],
             "as_of": summary["policy"]["as_of"],
@@ -126,10 +129,13 @@ def write_bundle(
         if signer is not None:
             signature = sign_manifest(digest, signer)
             (tmp / SIGNATURE).write_text(_json(signature), encoding="utf-8")
-        os.replace(tmp, final)
-    except OSError as exc:
+        (tmp / OWNER_FILE).unlink()
+        os.rename(tmp, final)  # fails rather than replace a folder that appeared meanwhile
+    except BaseException as exc:  # any failure, an interrupt included: nothing half-written stays
         shutil.rmtree(tmp, ignore_errors=True)
-        raise EvidenceError(f"{final}: could not write the evidence bundle: {exc}") from None
+        if isinstance(exc, HarnessError) or not isinstance(exc, Exception):
+            raise
+        raise EvidenceError(f"{final}: could not write the evidence bundle: {_reason(exc)}") from exc
     return Bundle(final, manifest, digest, signature)
 
 
@@ -138,6 +144,10 @@ def _origin(model: dict[str, Any]) -> dict[str, str]:
     if model.get("kind") == "file":
         return {"origin": "declared", "sha256": model.get("sha256", "")}
     return {"origin": "model", "model_kind": model.get("kind", ""), "model_sha256": model.get("sha256", "")}
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
 
 
 def _write_files(tmp: Path, profile_text: str, predictions: pd.DataFrame | Path, measurements: pd.DataFrame,

@@ -12,6 +12,7 @@ import math
 import os
 import re
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,12 @@ import pandas as pd
 
 from harness.errors import InputError, ModelError, TrackingError
 
-__all__ = ["RunContent", "RunRecord", "RunRef", "check_store", "download_run_files", "expected_run", "find_run",
-           "load_model", "log_evaluation", "metric_key", "read_run", "resolved_uri", "search_profile_runs"]
+from .naming import owner, owner_alive
+from .store import DEFAULT_TIMEOUT, bounded_store
+
+__all__ = ["RunContent", "RunRecord", "RunRef", "check_store", "create_sqlite_store", "dataset_record",
+           "download_run_files", "expected_run", "find_run", "load_model", "log_evaluation", "metric_key", "read_run",
+           "resolved_uri", "search_profile_runs", "sweep_runs", "sweep_store"]
 
 
 # --- loading vendor models ---------------------------------------------------
@@ -149,16 +154,35 @@ def expected_run(summary: dict[str, Any], measurements: pd.DataFrame, verdicts: 
 # 144 bits, against the 32 bits of MLflow's own digest of the first 10,000 rows — and
 # the dataset input's tag ``oversight.sha256`` carries all 64.
 DIGEST_CHARS = 36
+_OWNER_TAGS = ("oversight.host", "oversight.pid", "oversight.pid_started")
+_BATCH = 1000  # MLflow's limit of metrics per log_batch call
 
 
-def _log_dataset(benchmark: Any) -> None:
-    """The benchmark as a dataset input keyed by its SHA-256, not by MLflow's partial digest."""
+def dataset_record(benchmark: Any) -> dict[str, Any]:
+    """The benchmark as MLflow's dataset entity, keyed by its SHA-256, as a JSON-ready dict.
+
+    Computed before the bundle is written and kept in its pending marker, so that
+    ``oversight sync`` logs the very same dataset later without the benchmark at hand.
+    """
     import mlflow
 
-    dataset = mlflow.data.from_pandas(benchmark.frame, source=str(benchmark.root), name=benchmark.id,
-                                      targets=benchmark.label_column,
-                                      digest=benchmark.sha256[:DIGEST_CHARS])
-    mlflow.log_input(dataset, context="evaluation", tags={"oversight.sha256": benchmark.sha256})
+    with _quiet_mlflow():
+        dataset = mlflow.data.from_pandas(benchmark.frame, source=str(benchmark.root), name=benchmark.id,
+                                          targets=benchmark.label_column,
+                                          digest=benchmark.sha256[:DIGEST_CHARS])
+        entity = dataset._to_mlflow_entity()
+    return {"name": entity.name, "digest": entity.digest, "source_type": entity.source_type,
+            "source": entity.source, "schema": entity.schema, "profile": entity.profile,
+            "sha256": benchmark.sha256}
+
+
+def _log_dataset(client: Any, run_id: str, record: dict[str, Any]) -> None:
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    entity = Dataset(name=record["name"], digest=record["digest"], source_type=record["source_type"],
+                     source=record["source"], schema=record.get("schema"), profile=record.get("profile"))
+    tags = [InputTag("mlflow.data.context", "evaluation"), InputTag("oversight.sha256", record["sha256"])]
+    client.log_inputs(run_id, datasets=[DatasetInput(entity, tags=tags)])
 
 
 @contextlib.contextmanager
@@ -179,33 +203,132 @@ def _quiet_mlflow() -> Iterator[None]:
 
 
 def log_evaluation(bundle: Any, summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame,
-                   benchmark: Any, *, tracking_uri: str | None = None) -> str:
-    """Log one finished evidence bundle as one MLflow run; return the run id."""
+                   benchmark: Any, *, tracking_uri: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> str:
+    """Log one finished evidence bundle as one FINISHED MLflow run; return the run id.
+
+    ``benchmark`` is the benchmark (id, root, sha256, label_column, frame) or its
+    ``dataset_record``. Idempotent: a bundle already logged (same manifest hash, run
+    FINISHED) is not logged twice. The caller's global MLflow state is left alone.
+    """
+    uri = resolved_uri(tracking_uri)
+    record = benchmark if isinstance(benchmark, dict) else dataset_record(benchmark)
     try:
-        with _quiet_mlflow():
-            return _log_run(bundle, summary, measurements, verdicts, benchmark, tracking_uri)
+        with _quiet_mlflow(), bounded_store(uri, timeout, create_sqlite=create_sqlite_store) as store_uri:
+            return _log_run(bundle, summary, measurements, verdicts, record, store_uri)
+    except TrackingError as exc:
+        raise TrackingError(f"{exc}; the evidence bundle is complete at {bundle.path}") from exc
     except Exception as exc:
-        raise TrackingError(f"MLflow at {tracking_uri or 'the default tracking URI'} refused the run: "
-                            f"{type(exc).__name__}: {exc}; the evidence bundle is complete at {bundle.path}") from exc
+        raise TrackingError(f"MLflow at {uri} could not log the run: {type(exc).__name__}: {exc}; "
+                            f"the evidence bundle is complete at {bundle.path}") from exc
 
 
 def _log_run(bundle: Any, summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame,
-             benchmark: Any, tracking_uri: str | None) -> str:
-    import mlflow
+             record: dict[str, Any], uri: str) -> str:
+    """Create the run with its tags, then params, metrics, dataset, artifacts; FINISHED last."""
+    from mlflow.entities import Metric, Param
+    from mlflow.tracking import MlflowClient
 
-    if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
-    experiment = mlflow.set_experiment(summary["profile"]["id"])
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = _experiment(client, summary["profile"]["id"])
+    done = _claim(client, experiment_id, bundle.manifest_sha256)
+    if done is not None:
+        return done
     name = f"{summary['model']['fingerprint'][:8] or 'predictions'} {summary['policy']['as_of']}"
-    with mlflow.start_run(experiment_id=experiment.experiment_id, run_name=name) as run:
-        signer = (bundle.signature or {}).get("fingerprint")
-        content = expected_run(summary, measurements, verdicts, bundle.manifest_sha256, signer_fingerprint=signer)
-        mlflow.set_tags(content.tags)
-        mlflow.log_params(content.params)
-        mlflow.log_metrics(content.metrics)
-        _log_dataset(benchmark)
-        mlflow.log_artifacts(str(bundle.path), artifact_path="evidence")
-        return run.info.run_id
+    signer = (getattr(bundle, "signature", None) or {}).get("fingerprint")
+    content = expected_run(summary, measurements, verdicts, bundle.manifest_sha256, signer_fingerprint=signer)
+    run_id = client.create_run(experiment_id, run_name=name, tags={**content.tags, **_owner_tags()}).info.run_id
+    stamp = int(time.time() * 1000)
+    client.log_batch(run_id, params=[Param(k, v) for k, v in content.params.items()])
+    items = [Metric(k, v, stamp, 0) for k, v in content.metrics.items()]
+    for i in range(0, len(items), _BATCH):
+        client.log_batch(run_id, metrics=items[i:i + _BATCH])
+    _log_dataset(client, run_id, record)
+    client.log_artifacts(run_id, str(bundle.path), artifact_path="evidence")
+    client.set_terminated(run_id, "FINISHED")
+    return run_id
+
+
+def _experiment(client: Any, name: str) -> str:
+    """The experiment's id, created if needed; another process may create it at the same moment."""
+    from mlflow.exceptions import MlflowException
+
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    try:
+        return client.create_experiment(name)
+    except MlflowException:
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found.experiment_id
+
+
+def _claim(client: Any, experiment_id: str, manifest_sha256: str) -> str | None:
+    """The FINISHED run of this bundle if there is one; runs of it left by dead processes are marked FAILED."""
+    runs = client.search_runs([experiment_id], f"tags.`oversight.manifest_sha256` = '{manifest_sha256}'")
+    finished = [r for r in runs if r.info.status == "FINISHED"]
+    if finished:
+        return finished[0].info.run_id
+    for run in runs:
+        if run.info.status == "RUNNING" and _owner_dead(run.data.tags) is False:
+            raise TrackingError(f"run {run.info.run_id} of this bundle is being logged by process "
+                                f"{run.data.tags.get('oversight.pid')} now")
+    sweep_runs(client, [experiment_id])
+    return None
+
+
+def _owner_tags() -> dict[str, str]:
+    me = owner()
+    return dict(zip(_OWNER_TAGS, (me["host"], str(me["pid"]), repr(me["started"]))))
+
+
+def _owner_dead(tags: dict[str, str]) -> bool | None:
+    """True when the run's process is gone, False when alive, None when not ours to judge."""
+    if not all(k in tags for k in _OWNER_TAGS):
+        return None
+    alive = owner_alive(dict(zip(("host", "pid", "started"), (tags[k] for k in _OWNER_TAGS))))
+    return None if alive is None else not alive
+
+
+def create_sqlite_store(path: Path) -> None:
+    """A complete, migrated MLflow store in the SQLite file ``path`` (see ``store.ensure_sqlite``)."""
+    from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    uri = f"sqlite:///{path}"
+    store = SqlAlchemyStore(uri, os.path.abspath(DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH))
+    store.engine.dispose()
+    SqlAlchemyStore._engine_map.pop(uri, None)
+
+
+def sweep_runs(client: Any, experiment_ids: list[str]) -> list[str]:
+    """Mark FAILED the RUNNING runs of ``experiment_ids`` whose owner process (on this host) is gone."""
+    if not experiment_ids:
+        return []
+    swept = []
+    for run in client.search_runs(experiment_ids, "attributes.status = 'RUNNING'", max_results=1000):
+        if _owner_dead(run.data.tags):
+            client.set_tag(run.info.run_id, "oversight.failure", "the process that logged this run died "
+                           "before the run was complete")
+            client.set_terminated(run.info.run_id, "FAILED")
+            swept.append(run.info.run_id)
+    return swept
+
+
+def sweep_store(tracking_uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+    """``sweep_runs`` over every experiment of a store; the ids of the runs marked FAILED."""
+    from mlflow.tracking import MlflowClient
+
+    uri = resolved_uri(tracking_uri)
+    try:
+        with _quiet_mlflow(), bounded_store(uri, timeout, create_sqlite=create_sqlite_store) as store_uri:
+            client = MlflowClient(tracking_uri=store_uri)
+            return sweep_runs(client, [e.experiment_id for e in client.search_experiments()])
+    except TrackingError:
+        raise
+    except Exception as exc:
+        raise TrackingError(f"cannot sweep MLflow at {uri}: {type(exc).__name__}: {exc}") from exc
 
 
 @dataclass(frozen=True)
