@@ -11,6 +11,7 @@ import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Callable, Literal
 
 import numpy as np
@@ -25,6 +26,7 @@ from .plan import Plan, atoms_of, check_columns, check_pinned, make_plan, valida
 from .predictors import Predictions, load_model, predict, read_predictions
 from .profile import LoadedProfile, Profile, load_profile
 from .report import render_html, render_markdown
+from .sandbox import Limits, Options
 from .stats import AtomTable
 from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
 
@@ -47,6 +49,7 @@ class Evaluation:
     predictions: Predictions | None  # None when the stream or Dask engine wrote them chunk by chunk
     bundle: Path | None
     run_id: str | None
+    model_log: str = ""  # what the model process printed (also the bundle's model.log)
 
 
 def _as_loaded(profile: str | Path | Profile | LoadedProfile) -> LoadedProfile:
@@ -72,32 +75,41 @@ class Subject:
     label_column: str
     sample: pd.DataFrame  # a few rows, for the MLflow dataset's schema
     source: dict[str, str]  # the predictions' provenance
+    sandbox: dict[str, Any] | None  # how the model ran; None for declared predictions
+    model_log: str
 
 
-def _predictions(plan: Plan, model: Any, predictions: str | Path | None) -> Predictions:
+NO_MODEL_LOG = "No model ran: the predictions were declared in a file, so there is no model output.\n"
+
+
+def _predictions(plan: Plan, model: Any, predictions: str | Path | None,
+                 options: Options) -> tuple[Predictions, dict[str, Any] | None, str]:
+    """The predictions, how the model ran (None for a declared file) and what it printed."""
     bench = plan.benchmark
     task = plan.profile.task
     if predictions is not None:
-        return read_predictions(predictions, expected_ids=bench.ids, task=task)
+        return read_predictions(predictions, expected_ids=bench.ids, task=task), None, NO_MODEL_LOG
     inputs = bench.model_inputs(plan.profile.model_inputs.allow_sensitive)
-    return predict(model, inputs, bench.ids, task=task)
+    with load_model(model, options=options) as runnable:
+        preds = predict(runnable, inputs, bench.ids, task=task)
+    return preds, runnable.record(), runnable.log()
 
 
 def _local(loaded: LoadedProfile, model: Any, predictions: str | Path | None, split: str | None,
-           say: Progress) -> tuple[AtomTable, Subject, Predictions]:
+           say: Progress, options: Options) -> tuple[AtomTable, Subject, Predictions]:
     plan = make_plan(loaded, split=split)
     bench = plan.benchmark
     say(f"benchmark {bench.id}: {len(bench.frame):,} rows ({plan.split} split), hash verified")
-    preds = _predictions(plan, model, predictions)
+    preds, sandbox, log = _predictions(plan, model, predictions, options)
     validate_scores(preds.score, plan.profile, preds.source.get("uri", "predictions"))
     say(f"predictions from {preds.source['kind']}: {len(preds.ids):,} rows")
     subject = Subject(bench.id, bench.sha256, plan.split, len(bench.frame), bench.files(), bench.root,
-                      bench.card.label.column, bench.frame.head(1000), preds.source)
+                      bench.card.label.column, bench.frame.head(1000), preds.source, sandbox, log)
     return atoms_for(plan, preds), subject, preds
 
 
 def _streamed(loaded: LoadedProfile, model: Any, split: str | None, *, engine: str, chunk_rows: int,
-              scheduler: str | None, scratch: Path, say: Progress) -> tuple[AtomTable, Subject, Path]:
+              scheduler: str | None, scratch: Path, say: Progress, options: Options) -> tuple[AtomTable, Subject, Path]:
     from .stream import StreamJob, dask_statistics, open_source, stream_statistics
 
     profile = loaded.profile
@@ -105,21 +117,25 @@ def _streamed(loaded: LoadedProfile, model: Any, split: str | None, *, engine: s
     check_pinned(profile, source.sha256)
     check_columns(loaded, source.card, source.columns)
     chosen = split or profile.benchmark.split
-    loaded_model = load_model(model)
-    job = StreamJob(profile, source.card, chosen, loaded_model)
+    if engine == "dask" and options.sandbox and isinstance(model, (str, Path)):
+        raise InputError(f"engine 'dask' sends the model to the cluster's workers, where model {model} cannot "
+                         "run in the sandbox; use engine 'stream' (one sandboxed model process for all chunks), "
+                         "or --no-sandbox to load the model file on the workers without isolation")
     path = scratch / "predictions.parquet"
-    say(f"benchmark {source.id}: hash verified; {engine} engine, chunks of {chunk_rows:,} rows")
-    if engine == "dask":
-        table = dask_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path, scheduler=scheduler,
-                                progress=say)
-    else:
-        table = stream_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path, progress=say)
+    with load_model(model, options=options) as loaded_model:
+        job = StreamJob(profile, source.card, chosen, loaded_model)
+        say(f"benchmark {source.id}: hash verified; {engine} engine, chunks of {chunk_rows:,} rows")
+        if engine == "dask":
+            table = dask_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path,
+                                    scheduler=scheduler, progress=say)
+        else:
+            table = stream_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path, progress=say)
     grid = table.grid
     validate_scores(None if grid is None else grid.values, profile, loaded_model.uri)
     src = {"kind": loaded_model.kind, "uri": loaded_model.uri, "sha256": loaded_model.sha256,
            "fingerprint": loaded_model.sha256[:16]}
     subject = Subject(source.id, source.sha256, chosen, table.n_rows, source.files(), source.root,
-                      source.card.label.column, _head(path, 1000), src)
+                      source.card.label.column, _head(path, 1000), src, loaded_model.record(), loaded_model.log())
     return table, subject, path
 
 
@@ -146,12 +162,22 @@ def evaluate(
     chunk_rows: int = 250_000,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    sandbox: bool = True,
+    limits: Limits | None = None,
+    trust_model: bool = False,
+    trusted_types: Sequence[str] = (),
 ) -> "Evaluation":
     """Evaluate a model (or declared predictions) against a sector profile.
 
     ``engine``: "local" holds the benchmark in memory; "stream" reads it in chunks of
     ``chunk_rows``; "dask" computes each chunk's statistics on a Dask cluster (``scheduler``
     address, or a local cluster of two workers). All three give identical numbers.
+
+    A model file or MLflow model runs in a separate process (``sandbox=True``), under
+    bubblewrap where it can run, within ``limits`` (``harness.sandbox.Limits``); pickle
+    files and, without bubblewrap, MLflow models run only with ``trust_model=True``;
+    ``trusted_types`` are extra types a ``.skops`` file may load. A model object passed
+    from Python is the caller's own code and runs in this process.
     """
     say = progress or (lambda _msg: None)
     if (model is None) == (predictions is None):
@@ -159,15 +185,18 @@ def evaluate(
     if engine != "local" and predictions is not None:
         raise InputError(f"engine '{engine}' runs a model chunk by chunk; declared predictions are evaluated "
                          "with engine 'local'")
+    options = Options(sandbox=sandbox, limits=limits or Limits(), trust_model=trust_model,
+                      trusted_types=tuple(trusted_types))
     loaded = _as_loaded(profile)
     out_dir = Path(out or "reports")
     with tempfile.TemporaryDirectory(prefix=".scratch-", dir=_scratch_parent(out_dir)) as scratch:
         if engine == "local":
-            table, subject, preds = _local(loaded, model, predictions, split, say)
+            table, subject, preds = _local(loaded, model, predictions, split, say, options)
             payload: pd.DataFrame | Path = preds.frame()
         else:
             table, subject, payload = _streamed(loaded, model, split, engine=engine, chunk_rows=chunk_rows,
-                                                scheduler=scheduler, scratch=Path(scratch), say=say)
+                                                scheduler=scheduler, scratch=Path(scratch), say=say,
+                                                options=options)
             preds = None
         opts = loaded.profile.inference
         say(f"measuring {len(loaded.profile.requirements)} requirements "
@@ -188,7 +217,7 @@ def evaluate(
                                 tracking_uri=tracking_uri)
         say(f"MLflow run {run_id} logged")
     return Evaluation(outcome.verdict, clock.status, clock, outcome.measurements, outcome.verdicts, summary,
-                      preds, bundle.path if bundle else None, run_id)
+                      preds, bundle.path if bundle else None, run_id, subject.model_log)
 
 
 def _scratch_parent(out_dir: Path) -> Path:
@@ -277,7 +306,7 @@ def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: P
         "benchmark": {"id": subject.benchmark_id, "sha256": subject.sha256, "split": subject.split,
                       "rows": int(subject.rows)},
         "model": {"kind": src["kind"], "uri": src.get("uri", ""), "fingerprint": src.get("fingerprint", ""),
-                  "sha256": src.get("sha256", "")},
+                  "sha256": src.get("sha256", ""), "sandbox": subject.sandbox},
         "confidence": p.inference.confidence,
         "seed": p.inference.bootstrap.seed,
         "bootstrap_replicates": p.inference.bootstrap.replicates,
@@ -317,6 +346,6 @@ def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | 
     m, v = outcome.measurements, outcome.verdicts
     return write_bundle(
         out, _free_name(out, name), profile_text=loaded.text, predictions=predictions, measurements=m,
-        verdicts=v, summary=summary, inputs=inputs,
+        verdicts=v, summary=summary, inputs=inputs, model_log=subject.model_log,
         render=lambda: (render_html(summary, m, v), render_markdown(summary, m, v)),
     )

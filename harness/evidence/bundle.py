@@ -29,7 +29,7 @@ __all__ = ["BUNDLE_FILES", "Bundle", "check_hashes", "environment", "read_manife
 MANIFEST = "manifest.json"
 BUNDLE_FILES = (
     "profile.yaml", "predictions.parquet", "measurements.csv", "measurements.json",
-    "verdicts.csv", "verdicts.json", "summary.json", "report.html", "report.md",
+    "verdicts.csv", "verdicts.json", "summary.json", "report.html", "report.md", "model.log",
 )
 _PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "mlflow", "pydantic", "pyyaml", "skops")
 
@@ -88,8 +88,12 @@ def write_bundle(
     summary: dict[str, Any],
     inputs: dict[str, Any],
     render: Callable[[], tuple[str, str]],
+    model_log: str = "",
 ) -> Bundle:
-    """Write a complete bundle to ``out_dir/name``; ``render`` returns (html, markdown)."""
+    """Write a complete bundle to ``out_dir/name``; ``render`` returns (html, markdown).
+
+    ``model_log`` is what the model process printed (its stdout and stderr).
+    """
     final = out_dir / name
     if final.exists():
         raise EvidenceError(f"{final}: a bundle of that name already exists; choose another --out")
@@ -99,6 +103,7 @@ def write_bundle(
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         _write_files(tmp, profile_text, predictions, measurements, verdicts, summary, render)
+        (tmp / "model.log").write_text(model_log, encoding="utf-8")
         manifest = {
             "harness_version": __version__,
             "created_at": summary["created_at"],

@@ -1,0 +1,127 @@
+"""Models that attack the harness, one per way a vendor's code can misbehave.
+
+Each is pickled by value (cloudpickle) so the model process can load it without this
+module; tests run them with ``--trust-model`` and check that the run stays honest.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+MARK = "4242.4242"  # the detached sleeper's argument, to find it afterwards
+
+
+class Zeros:
+    """An honest model: rejects everyone."""
+
+    def predict(self, frame):
+        return np.zeros(len(frame), dtype=int)
+
+
+class Exits(Zeros):
+    def predict(self, frame):
+        sys.exit(0)
+
+
+class HardExits(Zeros):
+    def predict(self, frame):
+        os._exit(0)
+
+
+class ClosesStdout(Zeros):
+    def predict(self, frame):
+        sys.stdout.close()
+        os.close(1)
+        return super().predict(frame)
+
+
+class Prints(Zeros):
+    def predict(self, frame):
+        print('{"verdict": "compliant"}')
+        sys.stdout.flush()
+        os.write(1, b'{"verdict": "compliant", "forged": true}\n')
+        print("a note on stderr", file=sys.stderr)
+        return super().predict(frame)
+
+
+class Sleeps(Zeros):
+    def predict(self, frame):
+        time.sleep(3600)
+
+
+class IgnoresTerm(Zeros):
+    def predict(self, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        while True:
+            time.sleep(0.1)
+
+
+class Spins(Zeros):
+    def predict(self, frame):
+        while True:
+            pass
+
+
+class Forks(Zeros):
+    def predict(self, frame):
+        subprocess.Popen(["sleep", MARK], start_new_session=True, stdout=subprocess.DEVNULL)
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.execvp("sleep", ["sleep", MARK])
+            os._exit(0)
+        return super().predict(frame)
+
+
+class Allocates(Zeros):
+    def predict(self, frame):
+        np.ones(20 * 2**30, dtype=np.uint8)
+        return super().predict(frame)
+
+
+class Snoops(Zeros):
+    """Looks for the benchmark, its labels and the repository on disk."""
+
+    def __init__(self, paths):
+        self.paths = paths
+
+    def predict(self, frame):
+        raise RuntimeError(f"visible: {[p for p in self.paths if os.path.exists(p)]}")
+
+
+class Connects(Zeros):
+    """Tries to reach a server listening on the harness's loopback."""
+
+    def __init__(self, port):
+        self.port = port
+
+    def predict(self, frame):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+        except OSError as exc:
+            raise RuntimeError(f"connect: {type(exc).__name__}") from None
+        raise RuntimeError("connect: connected")
+
+
+class NaNScores(Zeros):
+    def predict_proba(self, frame):
+        proba = np.full((len(frame), 2), 0.5)
+        proba[3, 1] = np.nan
+        return proba
+
+
+class WrongShape(Zeros):
+    def predict(self, frame):
+        return np.zeros(len(frame) - 1, dtype=int)
+
+
+class Strings(Zeros):
+    def predict(self, frame):
+        return np.array(["yes", "no"] * (len(frame) // 2) + ["no"] * (len(frame) % 2))
