@@ -255,7 +255,8 @@ class LoadedModel:
         where = "no model process: the model ran in the harness's process"
         out: dict[str, object] = {"isolation": self.isolation, "trust_model": self.trust_model,
                                   "limits": process.limits.record() if process else None,
-                                  "exit": process.exit if process else where}
+                                  "exit": process.exit if process else where,
+                                  "batches": process.record()["batches"] if process else None}
         if self.note:
             out["note"] = self.note
         return out

@@ -31,7 +31,7 @@ from harness.errors import ModelError
 from harness.plan import make_plan
 from harness.predictors import load_model, predict
 from harness.profile import load_profile
-from harness.sandbox import Limits, bwrap_problem
+from harness.sandbox import Limits, Options, bwrap_problem
 from tests.models import hostile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,9 +94,10 @@ def _who(models: Path, name: str) -> str:
     return f"model pickle {models / f'{name}.pkl'}"
 
 
-def _honest(tmp_path: Path) -> str:
+@pytest.fixture(scope="session")
+def honest(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The verdict of the all-zero model, run as the caller's own object."""
-    return harness.evaluate(HIRING, model=hostile.Zeros(), tracking=False, out=tmp_path / "honest",
+    return harness.evaluate(HIRING, model=hostile.Zeros(), tracking=False, out=tmp_path_factory.mktemp("honest"),
                             as_of=dt_of(AS_OF)).verdict
 
 
@@ -121,8 +122,7 @@ def test_a_model_that_exits_is_a_run_error(models: Path, tmp_path: Path, rows: i
 
 
 @needs_bwrap
-def test_stdout_of_the_model_never_reaches_ours(models: Path, tmp_path: Path) -> None:
-    honest = _honest(tmp_path)
+def test_stdout_of_the_model_never_reaches_ours(models: Path, tmp_path: Path, honest: str) -> None:
     res = _run(models, "Prints", tmp_path)
     doc = json.loads(res.stdout)  # one JSON object, the harness's own
     assert doc["verdict"] == honest != "compliant" and "forged" not in doc
@@ -147,20 +147,20 @@ def test_model_output_is_shown_with_debug(models: Path, tmp_path: Path) -> None:
 
 
 @needs_bwrap
-def test_a_model_that_closes_stdout_does_not_crash_the_run(models: Path, tmp_path: Path) -> None:
+def test_a_model_that_closes_stdout_does_not_crash_the_run(models: Path, tmp_path: Path, honest: str) -> None:
     res = _run(models, "ClosesStdout", tmp_path)
-    assert res.exit_code in (1, 4) and json.loads(res.stdout)["verdict"] == _honest(tmp_path)
+    assert res.exit_code in (1, 4) and json.loads(res.stdout)["verdict"] == honest
 
 
 @needs_bwrap
 @pytest.mark.parametrize("name", ["Sleeps", "IgnoresTerm"])
 def test_a_model_over_the_wall_clock_limit_is_killed(models: Path, tmp_path: Path, rows: int, name: str) -> None:
     start = time.monotonic()
-    res = _run(models, name, tmp_path, "--timeout", "3")
+    res = _run(models, name, tmp_path, "--timeout", "2")
     assert time.monotonic() - start < 15
     assert res.exit_code == 3
     assert res.stderr == (f"error: {_who(models, name)} was killed while predicting {rows:,} rows: it ran over "
-                          "the wall-clock timeout of 3 s (--timeout)\n")
+                          "the wall-clock timeout of 2 s (--timeout)\n")
 
 
 @needs_bwrap
@@ -241,3 +241,180 @@ def test_pickles_are_refused_without_trust(models: Path, tmp_path: Path) -> None
     assert res.exit_code == 3
     assert res.stderr == (f"error: model file {models / 'Zeros.pkl'} is a pickle, which runs arbitrary code when "
                           "loaded; save the model with skops (.skops) or, if you trust it, pass --trust-model\n")
+
+
+# --- honest models, evidence and options -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def skops_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's reference model behind a step whose type skops does not trust by default."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from harness.demo import DEFAULT_PROFILES, reference_model
+
+    loaded = load_profile(HIRING)
+    dev = make_plan(loaded, split="development").benchmark
+    rule, target = DEFAULT_PROFILES["hiring/hiring-aedt-v1.yaml"]
+    inputs = dev.model_inputs(loaded.profile.model_inputs.allow_sensitive)
+    model = make_pipeline(FunctionTransformer(None, inverse_func=np.nan_to_num),
+                          reference_model(inputs, dev.y, rule=rule, target=target))
+    path = tmp_path_factory.mktemp("skops") / "screener.skops"
+    skops.io.dump(model, path)
+    return path
+
+
+def _cli(*args: str) -> object:
+    return CliRunner().invoke(main, ["run", "--profile", str(HIRING), "--no-tracking", "--json", "--as-of", AS_OF,
+                                     *args], catch_exceptions=False)
+
+
+def _sandbox_of(res: object) -> dict:
+    return json.loads((Path(json.loads(res.stdout)["bundle"]) / "summary.json").read_text())["model"]["sandbox"]
+
+
+def test_untrusted_types_name_the_cli_flag(skops_model: Path, tmp_path: Path) -> None:
+    res = _cli("--model", str(skops_model), "--out", str(tmp_path))
+    assert res.exit_code == 3
+    assert res.stderr == (f"error: model file {skops_model} contains types that are not trusted: "
+                          "['numpy.nan_to_num']; review them and, if they are safe, pass --trust-type "
+                          "numpy.nan_to_num\n")
+
+
+@needs_bwrap
+def test_sandboxed_unsandboxed_and_streamed_runs_agree_and_say_how_they_ran(skops_model: Path,
+                                                                          tmp_path: Path) -> None:
+    boxed = _cli("--model", str(skops_model), "--trust-type", "numpy.nan_to_num", "--out", str(tmp_path / "a"))
+    loose = _cli("--model", str(skops_model), "--trust-type", "numpy.nan_to_num", "--no-sandbox",
+                 "--out", str(tmp_path / "b"))
+    streamed = _cli("--model", str(skops_model), "--trust-type", "numpy.nan_to_num", "--out", str(tmp_path / "c"),
+                    "--engine", "stream", "--chunk-rows", "1000")
+    assert boxed.exit_code == loose.exit_code == streamed.exit_code in (0, 1, 4), boxed.stderr + loose.stderr
+    assert json.loads(boxed.stdout)["requirements"] == json.loads(loose.stdout)["requirements"]
+    assert json.loads(streamed.stdout)["requirements"] == json.loads(boxed.stdout)["requirements"]
+    assert _sandbox_of(streamed)["batches"] == 5  # 4,870 rows in chunks of 1,000, one model process
+    assert _sandbox_of(boxed) == {"isolation": "bubblewrap", "trust_model": False, "limits": Limits().record(),
+                                  "exit": "exited with code 0", "batches": 1}
+    assert _sandbox_of(loose) == {"isolation": "off", "trust_model": False, "limits": None, "batches": None,
+                                  "exit": "no model process: the model ran in the harness's process"}
+    assert (Path(json.loads(boxed.stdout)["bundle"]) / "model.log").read_text() == ""
+
+
+def test_dask_engine_refuses_a_sandboxed_model_file(skops_model: Path, tmp_path: Path) -> None:
+    res = _cli("--model", str(skops_model), "--engine", "dask", "--out", str(tmp_path))
+    assert res.exit_code == 2
+    assert res.stderr == (f"error: engine 'dask' sends the model to the cluster's workers, where model {skops_model} "
+                          "cannot run in the sandbox; use engine 'stream' (one sandboxed model process for all "
+                          "chunks), or --no-sandbox to load the model file on the workers without isolation\n")
+
+
+def test_without_bubblewrap_a_skops_model_runs_as_a_plain_process_and_says_so(
+        skops_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("harness.predictors.bwrap_problem", lambda: "bubblewrap is switched off for this test")
+    res = _cli("--model", str(skops_model), "--trust-type", "numpy.nan_to_num", "--out", str(tmp_path))
+    assert res.exit_code in (0, 1, 4), res.stderr
+    assert res.stderr == ("warning: bubblewrap could not isolate the model: bubblewrap is switched off for this "
+                          "test; the model ran as a plain child process\n")
+    sandbox = _sandbox_of(res)
+    assert sandbox["isolation"] == "process" and sandbox["exit"] == "exited with code 0"
+    assert sandbox["note"] == "bubblewrap could not isolate the model: bubblewrap is switched off for this test"
+
+
+def test_without_bubblewrap_an_mlflow_model_needs_trust(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("harness.predictors.bwrap_problem", lambda: "bubblewrap is switched off for this test")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "MLmodel").write_text("flavors: {}\n")
+    res = _cli("--model", str(folder), "--out", str(tmp_path / "out"))
+    assert res.exit_code == 3
+    assert res.stderr == (f"error: cannot isolate model mlflow {folder}: bubblewrap is switched off for this test; "
+                          "an MLflow model runs its own code when it loads, so without bubblewrap it runs only if "
+                          "you pass --trust-model (then as a plain child process, with the same limits but no file "
+                          "system or network isolation)\n")
+
+
+def test_skops_archives_are_measured_before_loading(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    frame = make_plan(load_profile(HIRING)).benchmark.frame[["years_college", "years_experience"]]
+    path = tmp_path / "bomb.skops"
+    skops.io.dump(LogisticRegression().fit(frame, np.arange(len(frame)) % 2), path)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("padding.npy", bytes(32 << 20))  # 32 MiB of zeros, a few KiB packed
+    ids = np.arange(len(frame))
+    with pytest.raises(ModelError) as err:
+        predict(path, frame, ids, options=Options(limits=Limits(max_array_bytes=16 << 20)))
+    assert str(err.value) == (f"model file {path}: member padding.npy unpacks to 32 MiB, over the cap of 16 MiB "
+                              "per array")
+    with pytest.raises(ModelError) as err:
+        predict(path, frame, ids, options=Options(limits=Limits(max_model_bytes=1024)))
+    size = path.stat().st_size
+    assert str(err.value) == (f"model file {path} is {size / 1024:g} KiB, over the cap of 1 KiB for a .skops "
+                              "archive")
+
+
+def test_limits_from_the_command_line_are_checked(tmp_path: Path) -> None:
+    res = _cli("--model", "m.skops", "--memory-limit", "lots", "--out", str(tmp_path))
+    assert res.exit_code == 2
+    assert ("Invalid value for '--memory-limit': cannot read size 'lots': expected a number with an optional unit "
+            "K, M, G or T (powers of 1024), e.g. 8GiB or 512M") in res.stderr
+
+
+def test_objects_from_python_run_in_process_and_declared_predictions_run_no_model(tmp_path: Path) -> None:
+    result = harness.evaluate(HIRING, model=hostile.Zeros(), tracking=False, out=tmp_path, as_of=dt_of(AS_OF))
+    assert result.summary["model"]["sandbox"]["isolation"] == "in-process"
+    bench = make_plan(load_profile(HIRING)).benchmark
+    path = tmp_path / "p.csv"
+    path.write_text("id,decision\n" + "".join(f"{i},0\n" for i in bench.ids))
+    declared = harness.evaluate(HIRING, predictions=path, tracking=False, out=tmp_path, as_of=dt_of(AS_OF))
+    assert declared.summary["model"]["sandbox"] is None
+    assert (declared.bundle / "model.log").read_text() == ("No model ran: the predictions were declared in a file, "
+                                                           "so there is no model output.\n")
+    assert "| Isolation | no model ran (declared predictions) |" in (declared.bundle / "report.md").read_text()
+
+
+# --- an MLflow pyfunc model that patches the harness --------------------------------
+
+
+@needs_bwrap
+def test_a_pyfunc_model_cannot_patch_the_verdict(tmp_path: Path, honest: str) -> None:
+    import mlflow.pyfunc
+
+    folder = tmp_path / "patcher"
+    mlflow.pyfunc.save_model(folder, python_model=str(ROOT / "tests/models/patcher.py"), pip_requirements=[])
+    res = _cli("--model", str(folder), "--out", str(tmp_path / "out"))
+    assert json.loads(res.stdout)["verdict"] == honest != "compliant"
+    assert res.exit_code == {"non_compliant": 1, "inconclusive": 4}[honest]
+    log = (Path(json.loads(res.stdout)["bundle"]) / "model.log").read_text()
+    assert "could not patch the harness: ModuleNotFoundError(\"No module named 'harness'\")" in log
+
+
+# --- the command line's own stdout ----------------------------------------------------
+
+
+def _declared(tmp_path: Path) -> Path:
+    bench = make_plan(load_profile(HIRING)).benchmark
+    path = tmp_path / "p.csv"
+    path.write_text("id,decision\n" + "".join(f"{i},0\n" for i in bench.ids))
+    return path
+
+
+def _command(tmp_path: Path) -> list[str]:
+    return [sys.executable, "-m", "harness.cli", "run", "--profile", str(HIRING), "--predictions",
+            str(_declared(tmp_path)), "--no-tracking", "--json", "--out", str(tmp_path / "out"), "--as-of", AS_OF]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def test_closed_stdout_or_a_broken_pipe_end_quietly_with_the_verdicts_code(tmp_path: Path, honest: str) -> None:
+    code = {"non_compliant": 1, "inconclusive": 4}[honest]
+    closed = subprocess.run(_command(tmp_path), stdout=None, stderr=subprocess.PIPE, env=_env(), check=False,
+                            preexec_fn=lambda: os.close(1))
+    assert (closed.returncode, closed.stderr) == (code, b"")
+    piped = subprocess.Popen(_command(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    piped.stdout.close()  # the reader goes away before the harness writes
+    assert (piped.wait(timeout=300), piped.stderr.read()) == (code, b"")
+    piped.stderr.close()

@@ -289,4 +289,4 @@ class ModelProcess:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def record(self) -> dict[str, Any]:
-        return {"isolation": self.isolation, "limits": self.limits.record(), "exit": self.exit}
+        return {"isolation": self.isolation, "limits": self.limits.record(), "exit": self.exit, "batches": self._n}
