@@ -32,7 +32,7 @@ from harness.plan import make_plan
 from harness.predictors import load_model, predict
 from harness.profile import load_profile
 from harness.sandbox import Limits, Options, bwrap_problem
-from tests.models import hostile
+from models import hostile  # tests/models: pytest puts this folder on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 HIRING = ROOT / "sector_profiles/hiring/hiring-aedt-v1.yaml"
@@ -54,7 +54,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cloudpickle.register_pickle_by_value(hostile)
     try:
         for name in ("Zeros", "Exits", "HardExits", "ClosesStdout", "Prints", "Sleeps", "IgnoresTerm", "Spins",
-                     "Forks", "Allocates", "NaNScores", "WrongShape", "Strings"):
+                     "Forks", "Allocates", "NaNScores", "WrongShape", "Strings", "Forges", "Links"):
             (folder / f"{name}.pkl").write_bytes(cloudpickle.dumps(getattr(hostile, name)()))
         snoop = hostile.Snoops([str(BENCH), str(BENCH / "resume.csv.gz"), str(ROOT), str(ROOT / "harness")])
         (folder / "Snoops.pkl").write_bytes(cloudpickle.dumps(snoop))
@@ -135,7 +135,7 @@ def test_stdout_of_the_model_never_reaches_ours(models: Path, tmp_path: Path, ho
     assert sandbox["isolation"] == "bubblewrap" and sandbox["trust_model"] is True
     assert sandbox["exit"] == "exited with code 0"
     assert sandbox["limits"] == Limits().record()
-    assert ("| Isolation | bubblewrap; model trusted by the vendor (--trust-model); model process exited with code 0 |"
+    assert ("| Isolation | bubblewrap; --trust-model given; model process exited with code 0 |"
             in (bundle / "report.md").read_text())
 
 
@@ -232,6 +232,18 @@ def test_bad_outputs_are_invalid_predictions(models: Path, tmp_path: Path, rows:
     text = message.format(n=rows, m=rows - 1, id3=ids[3], ids5=ids[:5].tolist())
     sep = ": " if name != "WrongShape" else " "
     assert res.stderr == f"error: {_who(models, name)}{sep}{text}\n"
+
+
+@needs_bwrap
+@pytest.mark.parametrize(("name", "problem"), [
+    ("Forges", "the model process answered {'n': 99, 'ok': True, 'outputs': {'predicted': {'file': "
+               "'out-99-predicted.npy'}}} to request 1; expected the names of its output files for that request"),
+    ("Links", "cannot open its output out-1-predicted.npy: Too many levels of symbolic links"),
+])
+def test_forged_answers_are_refused(models: Path, tmp_path: Path, name: str, problem: str) -> None:
+    res = _run(models, name, tmp_path)
+    assert res.exit_code == 3
+    assert res.stderr == f"error: {_who(models, name)}: {problem}\n"
 
 
 def test_pickles_are_refused_without_trust(models: Path, tmp_path: Path) -> None:
@@ -418,3 +430,21 @@ def test_closed_stdout_or_a_broken_pipe_end_quietly_with_the_verdicts_code(tmp_p
     piped.stdout.close()  # the reader goes away before the harness writes
     assert (piped.wait(timeout=300), piped.stderr.read()) == (code, b"")
     piped.stderr.close()
+
+
+def test_the_sandbox_mounts_no_harness_code_but_the_child_script(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed (not editable) harness inside the environment is hidden under an empty folder."""
+    from harness.sandbox import bwrap
+
+    package = Path(bwrap.__file__).resolve().parents[1]
+    argv = bwrap.command(python="/env/bin/python", child=Path("/x/child.py"), model=Path("/m/model.skops"),
+                         scratch=Path("/s"), config="/scratch/config.json")
+    assert argv[:7] == ["/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop",
+                        "ALL", "--hostname"]
+    assert argv[-5:] == ["/env/bin/python", "-I", "-B", "/opt/oversight/child.py", "/scratch/config.json"]
+    assert ["--ro-bind", "/x/child.py", "/opt/oversight/child.py"] == argv[argv.index("/x/child.py") - 1:][:3]
+    assert [arg for arg in argv if arg.startswith(str(ROOT))] == []  # this checkout is not mounted at all
+    monkeypatch.setattr(bwrap, "_python_roots", lambda: [package.parent])
+    hidden = bwrap.command(python="/env/bin/python", child=Path("/x/child.py"), model=Path("/m/model.skops"),
+                           scratch=Path("/s"), config="/scratch/config.json")
+    assert hidden[hidden.index(str(package.parent)) + 2:][:2] == ["--tmpfs", str(package)]

@@ -347,8 +347,8 @@ def _isolation_text(model: Mapping[str, Any]) -> str | None:
     sandbox = model["sandbox"]
     if not sandbox:
         return "no model ran (declared predictions)"
-    trust = "trusted by the vendor (--trust-model)" if sandbox.get("trust_model") else "not trusted"
-    return f"{sandbox.get('isolation')}; model {trust}; model process {sandbox.get('exit')}"
+    trust = "given" if sandbox.get("trust_model") else "not given"
+    return f"{sandbox.get('isolation')}; --trust-model {trust}; model process {sandbox.get('exit')}"
 
 
 def _bootstrap_text(summary: Mapping[str, Any]) -> str | None:

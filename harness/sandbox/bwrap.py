@@ -51,7 +51,7 @@ def _system() -> list[str]:
 def _hidden(roots: list[Path]) -> list[str]:
     """An empty folder over the harness package wherever a mounted root contains it."""
     package = Path(__file__).resolve().parents[1]
-    return ["--tmpfs", str(package)] if any(r in package.parents for r in roots) else []
+    return ["--tmpfs", str(package)] if any(r in package.parents for r in [Path("/usr"), *roots]) else []
 
 
 def command(*, python: str, child: Path, model: Path, scratch: Path, config: str) -> list[str]:

@@ -144,8 +144,9 @@ class ModelProcess:
             self._fail(f"{self.who} failed on {len(inputs)} rows: {answer.get('error')}{self._memory_hint(answer)}",
                        kill=False)
         outputs = answer.get("outputs")
-        if not isinstance(outputs, dict):
-            self._fail(f"{self.who}: the model process answered {str(answer)[:200]}; expected its output files")
+        if answer.get("n") != self._n or not isinstance(outputs, dict) or "predicted" not in outputs:
+            self._fail(f"{self.who}: the model process answered {str(answer)[:200]} to request {self._n}; "
+                       "expected the names of its output files for that request")
         return {key: self._read(ref) for key, ref in outputs.items()}
 
     def _receive(self, doing: str) -> dict[str, Any]:

@@ -125,3 +125,25 @@ class WrongShape(Zeros):
 class Strings(Zeros):
     def predict(self, frame):
         return np.array(["yes", "no"] * (len(frame) // 2) + ["no"] * (len(frame) % 2))
+
+
+def _answer(message: bytes) -> None:
+    """Write on the model process's answer pipe, as if the harness's child script had answered."""
+    import json
+
+    with open("config.json", encoding="utf-8") as fh:  # the model process starts in its scratch folder
+        os.write(json.load(fh)["answers_fd"], message + b"\n")
+    time.sleep(3600)
+
+
+class Forges(Zeros):
+    def predict(self, frame):
+        _answer(b'{"n": 99, "ok": true, "outputs": {"predicted": {"file": "out-99-predicted.npy"}}}')
+
+
+class Links(Zeros):
+    """Answers with a link to a file outside its scratch folder, hoping the harness reads it."""
+
+    def predict(self, frame):
+        os.symlink("/etc/hostname", "out-1-predicted.npy")
+        _answer(b'{"n": 1, "ok": true, "outputs": {"predicted": {"file": "out-1-predicted.npy"}}}')
