@@ -2,11 +2,12 @@
 
 Every route ends in ``Predictions``: ids in benchmark order, a 0/1 decision per row,
 an optional score (higher means more likely positive) and provenance. Models may be
-a fitted scikit-learn estimator in memory (anything with ``predict``); a ``.skops``
-file, loaded with the types skops trusts plus those named in ``trusted``; an MLflow
-model (a ``runs:/``, ``models:/`` or ``file:`` URI, or a directory with an
-``MLmodel`` file), loaded by ``harness.evidence.tracking.load_model``; or a plain callable
-returning decisions or a tuple ``(decisions, scores)``. An MLflow model without the
+a fitted scikit-learn estimator in memory (anything with ``predict``) or a plain callable
+returning decisions or a tuple ``(decisions, scores)``, both run in this process as the
+caller's own code; or a model file, run in a sandboxed model process (``harness.sandbox``)
+and fingerprinted from its bytes: a ``.skops`` file, loaded with the types skops trusts
+plus those named in ``trusted``; an MLflow model (a ``runs:/``, ``models:/`` or ``file:``
+URI, or a directory with an ``MLmodel`` file); or, only when trusted, a pickle or joblib file. An MLflow model without the
 sklearn flavor is a pyfunc model: its output gives decisions only, unless it is a
 table with a ``probability`` column, which then is the score (decisions come from
 its ``decision`` column, or from its only other column).
@@ -107,7 +108,8 @@ class Predictions:
 def fingerprint(obj_or_path: object) -> str:
     """Full SHA-256 hex of a model file, or of an in-memory model's serialised content.
 
-    A ``str`` or ``Path`` is a file: the hash is of its bytes. An object is hashed
+    A ``str`` or ``Path`` is a file, whose hash is of its bytes, or a folder (an MLflow
+    model), hashed over its files' relative paths and hashes in path order. An object is hashed
     through its skops dump with zip timestamps and object addresses taken out, so the
     same fitted model gives the same hash in every process; objects skops cannot dump
     fall back to ``pickle.dumps``. Returns ``""`` when neither works, and for a plain

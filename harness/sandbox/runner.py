@@ -73,6 +73,7 @@ class ModelProcess:
         self._answers: int | None = None
         self._buffer = b""
         self._n = 0
+        self._kept_log: str | None = None  # the log, once its folder is removed
 
     # --- life cycle ------------------------------------------------------------
 
@@ -272,18 +273,18 @@ class ModelProcess:
 
     def log(self) -> str:
         """What the model printed (its stdout and stderr), at most LOG_SHOWN bytes."""
+        if self._kept_log is not None:
+            return self._kept_log
         try:
             with open(self.log_path, "rb") as fh:
                 data = fh.read(LOG_SHOWN + 1)
         except OSError:
-            return self._log_copy
+            return ""
         text = data[:LOG_SHOWN].decode("utf-8", errors="replace")
         return text + ("\n[log truncated]\n" if len(data) > LOG_SHOWN else "")
 
-    _log_copy = ""
-
     def _remove(self) -> None:
-        self._log_copy = self.log()
+        self._kept_log = self.log()
         if self._answers is not None:
             os.close(self._answers)
             self._answers = None
