@@ -193,7 +193,7 @@ def test_processes_a_model_starts_die_with_the_run(models: Path, tmp_path: Path)
 def test_the_benchmark_and_the_repository_are_invisible(models: Path, tmp_path: Path, rows: int) -> None:
     res = _run(models, "Snoops", tmp_path)
     assert res.exit_code == 3
-    assert res.stderr == (f"error: {_who(models, 'Snoops')} failed on {rows} rows: RuntimeError: visible: [] "
+    assert res.stderr == (f"error: {_who(models, 'Snoops')} failed on {rows} rows: RuntimeError: visible: []; writable: [] "
                           "(rerun with --debug to see the model's output)\n")
 
 

@@ -3,7 +3,8 @@
 The sandbox sees, read-only: the system's ``/usr`` (and the ``/lib``, ``/bin`` links
 into it), a few files of ``/etc`` the dynamic loader and Python need, the Python
 installation and environment, the one child script and the model. Read-write: its
-scratch folder (at ``/scratch``) and a private ``/tmp``. Nothing else of the host:
+scratch folder (at ``/scratch``) and a private ``/tmp`` of at most 256 MiB; the root
+itself is read-only. Nothing else of the host:
 not the benchmark, not the repository, not the harness package (hidden under an empty
 folder if it lies inside the environment). All namespaces are new (no network, its own
 PID namespace), all capabilities are dropped, and the sandbox dies with its parent.
@@ -66,6 +67,6 @@ def command(*, python: str, child: Path, model: Path, scratch: Path, config: str
     args += _hidden(roots)
     args += ["--ro-bind", str(child), CHILD, "--ro-bind", str(model), f"{MODEL_DIR}/{model.name}",
              "--bind", str(scratch), SCRATCH, "--proc", "/proc", "--dev", "/dev",
-             "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--chdir", SCRATCH,
+             "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", SCRATCH,
              "--", python, "-I", "-B", CHILD, config]
     return args
