@@ -389,17 +389,34 @@ def test_objects_from_python_run_in_process_and_declared_predictions_run_no_mode
 # --- an MLflow pyfunc model that patches the harness --------------------------------
 
 
-@needs_bwrap
-def test_a_pyfunc_model_cannot_patch_the_verdict(tmp_path: Path, honest: str) -> None:
+@pytest.fixture(scope="session")
+def patcher(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import mlflow.pyfunc
 
-    folder = tmp_path / "patcher"
+    folder = tmp_path_factory.mktemp("pyfunc") / "patcher"
     mlflow.pyfunc.save_model(folder, python_model=str(ROOT / "tests/models/patcher.py"), pip_requirements=[])
-    res = _cli("--model", str(folder), "--out", str(tmp_path / "out"))
+    return folder
+
+
+@needs_bwrap
+def test_a_pyfunc_model_cannot_patch_the_verdict(patcher: Path, tmp_path: Path, honest: str) -> None:
+    res = _cli("--model", str(patcher), "--out", str(tmp_path / "out"))
     assert json.loads(res.stdout)["verdict"] == honest != "compliant"
     assert res.exit_code == {"non_compliant": 1, "inconclusive": 4}[honest]
     log = (Path(json.loads(res.stdout)["bundle"]) / "model.log").read_text()
     assert "could not patch the harness: ModuleNotFoundError(\"No module named 'harness'\")" in log
+
+
+def test_a_trusted_pyfunc_model_without_bubblewrap_patches_only_its_own_process(
+        patcher: Path, tmp_path: Path, honest: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a plain child process it can import the harness, but not reach the harness's memory."""
+    monkeypatch.setattr("harness.predictors.bwrap_problem", lambda: "bubblewrap is switched off for this test")
+    res = _cli("--model", str(patcher), "--trust-model", "--out", str(tmp_path / "out"))
+    assert json.loads(res.stdout)["verdict"] == honest != "compliant"
+    assert res.exit_code == {"non_compliant": 1, "inconclusive": 4}[honest]
+    assert "patched harness.evaluation.overall_verdict" in (Path(json.loads(res.stdout)["bundle"]) /
+                                                            "model.log").read_text()
+    assert _sandbox_of(res)["isolation"] == "process" and _sandbox_of(res)["trust_model"] is True
 
 
 # --- the command line's own stdout ----------------------------------------------------
