@@ -8,6 +8,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -532,3 +533,13 @@ def test_value_errors(tmp_path: Path) -> None:
     assert _read_error(parquet, np.array([1, 2])) == (
         f"predictions file {parquet}: decision is not 0/1 on 1 of 2 rows, first at rows 1 "
         "(counting from 0): found [0.5]; expected 0 or 1 (true/false and 0.0/1.0 are accepted)")
+
+
+def test_staging_an_mlflow_model_leaves_no_copy_behind(logged: Logged) -> None:
+    _, _, run_id = logged
+    staged, _ = stage(f"runs:/{run_id}/model", trusted=(), trust_model=False, limits=Limits())
+    assert staged.temporary is not None and staged.temporary in staged.path.parents
+    assert staged.temporary.parent == Path(tempfile.gettempdir())  # the whole folder made for the copy
+    assert staged.temporary.name.startswith("oversight-mlflow-")
+    staged.remove()
+    assert not staged.temporary.exists()

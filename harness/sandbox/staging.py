@@ -36,11 +36,12 @@ def stage(model: str | Path, *, trusted: Sequence[str], trust_model: bool, limit
     """The staged model and its SHA-256; an MLflow model's copy lives in a fresh temporary folder."""
     text = str(model)
     if is_mlflow(text):
-        local = _copy_mlflow(text)
+        scratch = Path(tempfile.mkdtemp(prefix="oversight-mlflow-"))
         try:
-            return Staged(local, "mlflow", text, temporary=local.parent), tree_sha256(local)
+            local = _copy_mlflow(text, scratch)
+            return Staged(local, "mlflow", text, temporary=scratch), tree_sha256(local)
         except BaseException:
-            shutil.rmtree(local.parent, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
             raise
     path = Path(text)
     if path.suffix == ".skops":
@@ -105,20 +106,15 @@ def check_skops(path: Path, trusted: Sequence[str], limits: Limits) -> tuple[str
     return tuple(name for name in untrusted if name in allowed)
 
 
-def _copy_mlflow(uri: str) -> Path:
-    """A private copy of the model's files: a local folder copied without following links."""
-    scratch = Path(tempfile.mkdtemp(prefix="oversight-mlflow-"))
-    try:
-        local = Path(uri.removeprefix("file://").removeprefix("file:")) if uri.startswith("file:") else Path(uri)
-        if not uri.startswith(("runs:/", "models:/")) and local.is_dir():
-            _refuse_links(local, uri)
-            return Path(shutil.copytree(local, scratch / "model", symlinks=True))
-        from ..evidence.tracking import download_model
+def _copy_mlflow(uri: str, scratch: Path) -> Path:
+    """A private copy of the model's files in ``scratch``: a local folder is copied without following links."""
+    local = Path(uri.removeprefix("file://").removeprefix("file:")) if uri.startswith("file:") else Path(uri)
+    if not uri.startswith(("runs:/", "models:/")) and local.is_dir():
+        _refuse_links(local, uri)
+        return Path(shutil.copytree(local, scratch / "model", symlinks=True))
+    from ..evidence.tracking import download_model
 
-        return download_model(uri, scratch / "model")
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
+    return download_model(uri, scratch / "model")
 
 
 def _refuse_links(root: Path, uri: str) -> None:
