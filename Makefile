@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test clean
+.PHONY: demo test sandbox-tool clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -13,8 +13,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/oversight demo
 
-test: $(STAMP)
+test: $(STAMP) sandbox-tool
 	$(PY) -m pytest -q
+
+# Vendor models run under bubblewrap; install it where we can, else say why its tests skip.
+sandbox-tool:
+	@if command -v bwrap >/dev/null 2>&1 || test -x /usr/bin/bwrap; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update && apt-get install -y bubblewrap; \
+	else \
+		echo "bubblewrap (bwrap) is not installed and cannot be installed here (needs root and apt-get):" \
+		     "the model-isolation tests will be skipped; install the bubblewrap package to run them"; \
+	fi
 
 clean:
 	rm -rf $(VENV) reports/*/ build *.egg-info

@@ -10,6 +10,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import numpy as np
@@ -27,6 +28,7 @@ from .plan import Plan, atoms_of, check_columns, check_pinned, make_plan, score_
 from .predictors import Predictions, load_model, predict
 from .profile import LoadedProfile, Profile, load_profile
 from .report import render_html, render_markdown
+from .sandbox import Limits, Options
 from .stats import AtomTable
 from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
 
@@ -54,6 +56,7 @@ class Evaluation:
     run_id: str | None
     tracking_error: str | None = None  # why the run was not logged; the bundle is then pending
     pending: Path | None = None  # the marker ``oversight sync`` logs the bundle from
+    model_log: str = ""  # what the model process printed (also the bundle's model.log)
 
 
 def _as_loaded(profile: str | Path | Profile | LoadedProfile) -> LoadedProfile:
@@ -79,33 +82,42 @@ class Subject:
     label_column: str
     sample: pd.DataFrame  # a few rows, for the MLflow dataset's schema
     source: dict[str, str]  # the predictions' provenance
+    sandbox: dict[str, Any] | None  # how the model ran; None for declared predictions
+    model_log: str
 
 
-def _predictions(plan: Plan, model: Any, predictions: str | Path | None) -> Predictions:
+NO_MODEL_LOG = "No model ran: the predictions were declared in a file, so there is no model output.\n"
+
+
+def _predictions(plan: Plan, model: Any, predictions: str | Path | None,
+                 options: Options) -> tuple[Predictions, dict[str, Any] | None, str]:
+    """The predictions, how the model ran (None for a declared file) and what it printed."""
     bench = plan.benchmark
     task = plan.profile.task
     if predictions is not None:
-        return read_predictions(predictions, expected_ids=bench.ids, task=task,
-                                score_range=score_limits(plan.profile))
+        return (read_predictions(predictions, expected_ids=bench.ids, task=task,
+                                 score_range=score_limits(plan.profile)), None, NO_MODEL_LOG)
     inputs = bench.model_inputs(plan.profile.model_inputs.allow_sensitive)
-    return predict(model, inputs, bench.ids, task=task)
+    with load_model(model, options=options) as runnable:
+        preds = predict(runnable, inputs, bench.ids, task=task)
+    return preds, runnable.record(), runnable.log()
 
 
 def _local(loaded: LoadedProfile, model: Any, predictions: str | Path | None, split: str | None,
-           say: Progress) -> tuple[AtomTable, Subject, Predictions]:
+           say: Progress, options: Options) -> tuple[AtomTable, Subject, Predictions]:
     plan = make_plan(loaded, split=split)
     bench = plan.benchmark
     say(f"benchmark {bench.id}: {len(bench.frame):,} rows ({plan.split} split), hash verified")
-    preds = _predictions(plan, model, predictions)
+    preds, sandbox, log = _predictions(plan, model, predictions, options)
     validate_scores(preds.score, plan.profile, preds.source.get("uri", "predictions"))
     say(f"predictions from {preds.source['kind']}: {len(preds.ids):,} rows")
     subject = Subject(bench.id, bench.sha256, plan.split, len(bench.frame), bench.files(), bench.root,
-                      bench.card.label.column, bench.frame.head(1000), preds.source)
+                      bench.card.label.column, bench.frame.head(1000), preds.source, sandbox, log)
     return atoms_for(plan, preds), subject, preds
 
 
 def _streamed(loaded: LoadedProfile, model: Any, split: str | None, *, engine: str, chunk_rows: int,
-              scheduler: str | None, scratch: Path, say: Progress) -> tuple[AtomTable, Subject, Path]:
+              scheduler: str | None, scratch: Path, say: Progress, options: Options) -> tuple[AtomTable, Subject, Path]:
     from .stream import StreamJob, dask_statistics, open_source, stream_statistics
 
     profile = loaded.profile
@@ -113,21 +125,25 @@ def _streamed(loaded: LoadedProfile, model: Any, split: str | None, *, engine: s
     check_pinned(profile, source.sha256)
     check_columns(loaded, source.card, source.columns)
     chosen = split or profile.benchmark.split
-    loaded_model = load_model(model)
-    job = StreamJob(profile, source.card, chosen, loaded_model)
+    if engine == "dask" and options.sandbox and isinstance(model, (str, Path)):
+        raise InputError(f"engine 'dask' sends the model to the cluster's workers, where model {model} cannot "
+                         "run in the sandbox; use engine 'stream' (one sandboxed model process for all chunks), "
+                         "or --no-sandbox to load the model file on the workers without isolation")
     path = scratch / "predictions.parquet"
-    say(f"benchmark {source.id}: hash verified; {engine} engine, chunks of {chunk_rows:,} rows")
-    if engine == "dask":
-        table = dask_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path, scheduler=scheduler,
-                                progress=say)
-    else:
-        table = stream_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path, progress=say)
+    with load_model(model, options=options) as loaded_model:
+        job = StreamJob(profile, source.card, chosen, loaded_model)
+        say(f"benchmark {source.id}: hash verified; {engine} engine, chunks of {chunk_rows:,} rows")
+        if engine == "dask":
+            table = dask_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path,
+                                    scheduler=scheduler, progress=say)
+        else:
+            table = stream_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path, progress=say)
     grid = table.grid
     validate_scores(None if grid is None else grid.values, profile, loaded_model.uri)
     src = {"kind": loaded_model.kind, "uri": loaded_model.uri, "sha256": loaded_model.sha256,
            "fingerprint": loaded_model.sha256[:16]}
     subject = Subject(source.id, source.sha256, chosen, table.n_rows, source.files(), source.root,
-                      source.card.label.column, _head(path, 1000), src)
+                      source.card.label.column, _head(path, 1000), src, loaded_model.record(), loaded_model.log())
     return table, subject, path
 
 
@@ -156,6 +172,10 @@ def evaluate(
     progress: Progress | None = None,
     sign_key: str | Path | None = None,
     tracking_timeout: float = DEFAULT_TIMEOUT,
+    sandbox: bool = True,
+    limits: Limits | None = None,
+    trust_model: bool = False,
+    trusted_types: Sequence[str] = (),
 ) -> "Evaluation":
     """Evaluate a model (or declared predictions) against a sector profile.
 
@@ -166,6 +186,12 @@ def evaluate(
     A tracking store that is unreachable or refuses the run (within ``tracking_timeout``
     seconds per connection and request) does not fail the evaluation: the bundle is left
     pending for ``oversight sync`` and ``tracking_error`` says why.
+
+    A model file or MLflow model runs in a separate process (``sandbox=True``), under
+    bubblewrap where it can run, within ``limits`` (``harness.sandbox.Limits``); pickle
+    files and, without bubblewrap, MLflow models run only with ``trust_model=True``;
+    ``trusted_types`` are extra types a ``.skops`` file may load. A model object passed
+    from Python is the caller's own code and runs in this process.
     """
     say = progress or (lambda _msg: None)
     if (model is None) == (predictions is None):
@@ -173,6 +199,8 @@ def evaluate(
     if engine != "local" and predictions is not None:
         raise InputError(f"engine '{engine}' runs a model chunk by chunk; declared predictions are evaluated "
                          "with engine 'local'")
+    options = Options(sandbox=sandbox, limits=limits or Limits(), trust_model=trust_model,
+                      trusted_types=tuple(trusted_types))
     loaded = _as_loaded(profile)
     signer = None
     if sign_key is not None:
@@ -184,11 +212,12 @@ def evaluate(
     sweep_leftovers(out_dir)
     with scratch_dir(out_dir) as scratch:
         if engine == "local":
-            table, subject, preds = _local(loaded, model, predictions, split, say)
+            table, subject, preds = _local(loaded, model, predictions, split, say, options)
             payload: pd.DataFrame | Path = preds.frame()
         else:
             table, subject, payload = _streamed(loaded, model, split, engine=engine, chunk_rows=chunk_rows,
-                                                scheduler=scheduler, scratch=scratch, say=say)
+                                                scheduler=scheduler, scratch=scratch, say=say,
+                                                options=options)
             preds = None
         opts = loaded.profile.inference
         say(f"measuring {len(loaded.profile.requirements)} requirements "
@@ -209,7 +238,7 @@ def evaluate(
         say(f"MLflow run {run_id} logged" if run_id else f"MLflow run not logged; bundle pending: {pending.path}")
     return Evaluation(outcome.verdict, clock.status, clock, outcome.measurements, outcome.verdicts, summary,
                       preds, bundle.path if bundle else None, run_id, error,
-                      pending.path if pending is not None and error else None)
+                      pending.path if pending is not None and error else None, subject.model_log)
 
 
 def _evidence(loaded: LoadedProfile, subject: Subject, payload: pd.DataFrame | Path, outcome: "Outcome",
@@ -326,7 +355,7 @@ def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: P
         "benchmark": {"id": subject.benchmark_id, "sha256": subject.sha256, "split": subject.split,
                       "rows": int(subject.rows)},
         "model": {"kind": src["kind"], "uri": src.get("uri", ""), "fingerprint": src.get("fingerprint", ""),
-                  "sha256": src.get("sha256", "")},
+                  "sha256": src.get("sha256", ""), "sandbox": subject.sandbox},
         "confidence": p.inference.confidence,
         "seed": p.inference.bootstrap.seed,
         "bootstrap_replicates": p.inference.bootstrap.replicates,
@@ -358,7 +387,7 @@ def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | 
             out, name, profile_text=loaded.text, predictions=predictions, measurements=m,
             verdicts=v, summary=summary, inputs=inputs,
             render=lambda: (render_html(summary, m, v), render_markdown(summary, m, v)),
-            tracking=pending is not None, signer=signer,
+            tracking=pending is not None, signer=signer, model_log=subject.model_log,
         )
     except BaseException:
         if pending is not None:

@@ -2,11 +2,12 @@
 
 Every route ends in ``Predictions``: ids in benchmark order, a 0/1 decision per row,
 an optional score (higher means more likely positive) and provenance. Models may be
-a fitted scikit-learn estimator in memory (anything with ``predict``); a ``.skops``
-file, loaded with the types skops trusts plus those named in ``trusted``; an MLflow
-model (a ``runs:/``, ``models:/`` or ``file:`` URI, or a directory with an
-``MLmodel`` file), loaded by ``harness.evidence.tracking.load_model``; or a plain callable
-returning decisions or a tuple ``(decisions, scores)``. An MLflow model without the
+a fitted scikit-learn estimator in memory (anything with ``predict``) or a plain callable
+returning decisions or a tuple ``(decisions, scores)``, both run in this process as the
+caller's own code; or a model file, run in a sandboxed model process (``harness.sandbox``)
+and fingerprinted from its bytes: a ``.skops`` file, loaded with the types skops trusts
+plus those named in ``trusted``; an MLflow model (a ``runs:/``, ``models:/`` or ``file:``
+URI, or a directory with an ``MLmodel`` file); or, only when trusted, a pickle or joblib file. An MLflow model without the
 sklearn flavor is a pyfunc model: its output gives decisions only, unless it is a
 table with a ``probability`` column, which then is the score (decisions come from
 its ``decision`` column, or from its only other column).
@@ -26,7 +27,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, cast, get_args
 
 import numpy as np
 import pandas as pd
@@ -34,13 +35,13 @@ import skops.io
 
 from harness.evidence import tracking
 from harness.errors import ModelError, PredictionsError
+from harness.sandbox import Isolation, ModelProcess, Options, Staged, bwrap_problem, stage
+from harness.sandbox.staging import tree_sha256
 
 __all__ = ["LoadedModel", "Predictions", "SourceKind", "fingerprint", "load_model", "predict"]
 
-SourceKind = Literal["estimator", "skops", "mlflow", "file", "callable"]
+SourceKind = Literal["estimator", "skops", "mlflow", "pickle", "file", "callable"]
 SOURCE_KEYS = ("kind", "uri", "sha256", "fingerprint")
-MLFLOW_PREFIXES = ("runs:/", "models:/", "file:")
-ALWAYS_TRUSTED = ("numpy.dtype",)
 SHOWN = 5  # how many offending rows or ids an error message lists
 
 Locate = Callable[[np.ndarray], str]  # positions of bad rows -> where a reader finds them
@@ -105,12 +106,15 @@ class Predictions:
 def fingerprint(obj_or_path: object) -> str:
     """Full SHA-256 hex of a model file, or of an in-memory model's serialised content.
 
-    A ``str`` or ``Path`` is a file: the hash is of its bytes. An object is hashed
+    A ``str`` or ``Path`` is a file, whose hash is of its bytes, or a folder (an MLflow
+    model), hashed over its files' relative paths and hashes in path order. An object is hashed
     through its skops dump with zip timestamps and object addresses taken out, so the
     same fitted model gives the same hash in every process; objects skops cannot dump
     fall back to ``pickle.dumps``. Returns ``""`` when neither works, and for a plain
     function, which both would record by name only, not by what it does.
     """
+    if isinstance(obj_or_path, (str, Path)) and Path(obj_or_path).is_dir():
+        return tree_sha256(Path(obj_or_path))
     if isinstance(obj_or_path, (str, Path)):
         try:
             return hashlib.sha256(Path(obj_or_path).read_bytes()).hexdigest()
@@ -129,11 +133,12 @@ def fingerprint(obj_or_path: object) -> str:
         return ""
 
 
-def predict(model: object, inputs: pd.DataFrame, ids: np.ndarray, *,
-            trusted: Sequence[str] = (), task: str = "binary_classification") -> Predictions:
+def predict(model: object, inputs: pd.DataFrame, ids: np.ndarray, *, trusted: Sequence[str] = (),
+            task: str = "binary_classification", options: Options | None = None) -> Predictions:
     """Run ``model`` on ``inputs`` (one row per id) and check what it returns.
 
-    ``trusted`` names extra types a ``.skops`` file may load; other routes ignore it. For
+    A model file runs in its own process (see ``harness.sandbox``) unless ``options`` turn
+    the sandbox off; ``trusted`` names extra types a ``.skops`` file may load. For
     ``task="regression"`` the model's ``predict`` (or the callable) gives one finite
     number per row.
     """
@@ -143,20 +148,25 @@ def predict(model: object, inputs: pd.DataFrame, ids: np.ndarray, *,
     if ids.shape != (len(inputs),):
         raise PredictionsError(f"ids has shape {ids.shape} but inputs has {len(inputs)} rows; "
                                "expected one id per input row")
-    runnable, kind, uri, sha256 = _resolve(model, trusted)
-    who = f"model {kind} {uri}"
+    if isinstance(model, LoadedModel):
+        return _predicted(model, inputs, ids, task=task)
+    with load_model(model, trusted=trusted, options=options) as loaded:
+        return _predicted(loaded, inputs, ids, task=task)
+
+
+def _predicted(loaded: LoadedModel, inputs: pd.DataFrame, ids: np.ndarray, *, task: str) -> Predictions:
+    who = f"model {loaded.kind} {loaded.uri}"
 
     def locate(at: np.ndarray) -> str:
         return f"positions {at.tolist()} (ids {ids[at].tolist()})"
 
-    source = {"kind": kind, "uri": uri, "sha256": sha256, "fingerprint": sha256[:16]}
+    source = {"kind": loaded.kind, "uri": loaded.uri, "sha256": loaded.sha256, "fingerprint": loaded.sha256[:16]}
+    raw = _raw(loaded, inputs, task=task, who=who)
     if task == "regression":
-        raw = _run_regression(runnable, inputs, kind=kind, who=who)
-        values = _one_per_row(raw, n=len(ids), what="predictions", who=who)
+        values = _one_per_row(_regressed(raw, who=who), n=len(ids), what="predictions", who=who)
         value = _scores(values, values, who=who, locate=locate, what="prediction")
         return Predictions(ids=ids.copy(), decision=None, score=None, source=source, value=value)
-    raw_decisions, raw_scores = _run(runnable, inputs, kind=kind, who=who)
-
+    raw_decisions, raw_scores = _classified(raw, who=who)
     values = _one_per_row(raw_decisions, n=len(ids), what="decisions", who=who)
     decision = _decisions(values, values, who=who, locate=locate)
     score = None
@@ -169,94 +179,153 @@ def predict(model: object, inputs: pd.DataFrame, ids: np.ndarray, *,
 # --- model routes ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LoadedModel:
-    """A model loaded once (and hashed once) for many calls of ``predict``, e.g. one per chunk."""
+    """A model loaded once (and hashed once) for many calls of ``predict``, e.g. one per chunk.
+
+    A model file or MLflow model is, unless the sandbox is off, a ``ModelProcess``:
+    ``close`` (or leaving a ``with`` block) ends it and removes any copy made for the run.
+    """
 
     runnable: object
     kind: SourceKind
     uri: str
     sha256: str
+    isolation: Isolation = "in-process"
+    trust_model: bool = False
+    note: str = ""
+    staged: Staged | None = None
+
+    def __enter__(self) -> "LoadedModel":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            if isinstance(self.runnable, ModelProcess):
+                self.runnable.close()
+        finally:
+            if self.staged is not None:
+                self.staged.remove()
+
+    def record(self) -> dict[str, object]:
+        """How the model ran, for the evidence: isolation, trust, limits, the process's exit."""
+        process = self.runnable if isinstance(self.runnable, ModelProcess) else None
+        where = "no model process: the model ran in the harness's process"
+        out: dict[str, object] = {"isolation": self.isolation, "trust_model": self.trust_model,
+                                  "limits": process.limits.record() if process else None,
+                                  "exit": process.exit if process else where,
+                                  "batches": process.record()["batches"] if process else None}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+    def log(self) -> str:
+        """What the model process printed; in-process models print where the caller's code prints."""
+        if isinstance(self.runnable, ModelProcess):
+            return self.runnable.log()
+        return f"No model process ran: the model ran in the harness's process (isolation: {self.isolation}).\n"
 
 
-def load_model(model: object, *, trusted: Sequence[str] = ()) -> LoadedModel:
-    return LoadedModel(*_resolve(model, trusted))
-
-
-def _resolve(model: object, trusted: Sequence[str]) -> tuple[object, SourceKind, str, str]:
-    """The runnable model, its kind, its URI and the SHA-256 of what was loaded."""
+def load_model(model: object, *, trusted: Sequence[str] = (), options: Options | None = None) -> LoadedModel:
+    """Hash ``model`` and make it ready; a model file starts its model process here."""
+    opts = options or Options()
     if isinstance(model, LoadedModel):
-        return model.runnable, model.kind, model.uri, model.sha256
+        return model
     if isinstance(model, (str, Path)):
-        text = str(model)
-        if text.startswith(MLFLOW_PREFIXES) or (Path(text) / "MLmodel").is_file():
-            loaded = tracking.load_model(text)
-            return loaded, "mlflow", text, fingerprint(loaded)
-        if Path(text).suffix == ".skops":
-            return _load_skops(Path(text), trusted), "skops", text, fingerprint(text)
-        raise ModelError(f"cannot load model {text!r}: expected a .skops file, an MLflow model "
-                         "directory (with an MLmodel file) or a URI starting with "
-                         f"{', '.join(MLFLOW_PREFIXES)}")
+        staged, sha256 = stage(model, trusted=(*opts.trusted_types, *trusted), trust_model=opts.trust_model,
+                               limits=opts.limits)
+        try:
+            return _start(staged, sha256, opts)
+        except BaseException:
+            staged.remove()
+            raise
     if callable(getattr(model, "predict", None)):
-        return model, "estimator", f"memory:{type(model).__qualname__}", fingerprint(model)
+        return LoadedModel(model, "estimator", f"memory:{type(model).__qualname__}", fingerprint(model))
     if callable(model):
         name = getattr(model, "__qualname__", type(model).__qualname__)
-        return model, "callable", f"memory:{name}", fingerprint(model)
+        return LoadedModel(model, "callable", f"memory:{name}", fingerprint(model))
     raise ModelError(f"cannot use a {type(model).__qualname__} as a model: expected a fitted "
                      "estimator, a .skops path, an MLflow model URI or directory, or a callable")
 
 
-def _load_skops(path: Path, trusted: Sequence[str]) -> object:
-    """Load a .skops file, refusing every type neither skops nor the caller trusts."""
-    if not path.is_file():
-        raise ModelError(f"model file {path} not found; expected a .skops file")
+def _start(staged: Staged, sha256: str, opts: Options) -> LoadedModel:
+    """The model's process, under bubblewrap when it can run; or, with the sandbox off, the model here."""
+    kind = cast(SourceKind, staged.kind)
+    if not opts.sandbox:
+        return LoadedModel(_load_here(staged), kind, staged.uri, sha256, "off", opts.trust_model, staged=staged)
+    problem = bwrap_problem()
+    if problem and kind == "mlflow" and not opts.trust_model:
+        raise ModelError(f"cannot isolate model mlflow {staged.uri}: {problem}; an MLflow model runs its own "
+                         "code when it loads, so without bubblewrap it runs only if you pass --trust-model "
+                         "(then as a plain child process, with the same limits but no file system or network "
+                         "isolation)")
+    isolation: Isolation = "process" if problem else "bubblewrap"
+    process = ModelProcess(staged, isolation=isolation, limits=opts.limits)
     try:
-        untrusted = skops.io.get_untrusted_types(file=path)
-    except Exception as exc:  # noqa: BLE001 - a damaged file can fail in many ways
-        raise ModelError(f"cannot read model file {path}: {type(exc).__name__}: {exc}") from exc
-    allowed = set(trusted) | set(ALWAYS_TRUSTED)
-    refused = sorted(name for name in untrusted if name not in allowed)
-    if refused:
-        raise ModelError(f"model file {path} contains types that are not trusted: {refused}; "
-                         "review them and, if they are safe, pass their names in "
-                         "predict(..., trusted=[...])")
-    try:
-        return skops.io.load(path, trusted=[name for name in untrusted if name in allowed])
-    except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"cannot load model file {path}: {type(exc).__name__}: {exc}") from exc
+        process.start()
+    except BaseException:
+        process.close()
+        raise
+    note = f"bubblewrap could not isolate the model: {problem}" if problem else ""
+    return LoadedModel(process, kind, staged.uri, sha256, isolation, opts.trust_model, note, staged)
 
 
-def _run(model: object, inputs: pd.DataFrame, *, kind: SourceKind,
-         who: str) -> tuple[object, object | None]:
-    """Raw decisions and scores; any exception from the model becomes a ModelError."""
+def _load_here(staged: Staged) -> object:
+    """The model loaded in this process (``--no-sandbox``): its code runs with the harness's rights."""
+    if staged.kind == "mlflow":
+        return tracking.load_model(staged.path, uri=staged.uri)
     try:
-        if kind == "callable":
+        if staged.kind == "skops":
+            return skops.io.load(staged.path, trusted=list(staged.trusted))
+        import joblib
+
+        return joblib.load(staged.path)
+    except Exception as exc:  # noqa: BLE001 - the vendor's file may fail in many ways
+        raise ModelError(f"cannot load model file {staged.uri}: {type(exc).__name__}: {exc}") from exc
+
+
+def _raw(loaded: LoadedModel, inputs: pd.DataFrame, *, task: str, who: str) -> dict[str, object]:
+    """What the model returns: ``predicted`` and, where it has them, ``proba`` and ``classes``,
+    ``decision_function``, or a callable's ``second`` (scores). The model process gives the same."""
+    if isinstance(loaded.runnable, ModelProcess):
+        return loaded.runnable.call(inputs, task=task)
+    model = loaded.runnable
+    try:
+        if not callable(getattr(model, "predict", None)):
             out = model(inputs)  # type: ignore[operator]
             if isinstance(out, tuple) and len(out) == 2:
-                return out
-            return _split_table(out, who=who)
-        predicted = model.predict(inputs)  # type: ignore[attr-defined]
-        decisions, scores = _split_table(predicted, who=who)
-        if hasattr(model, "predict_proba"):
-            proba = np.asarray(model.predict_proba(inputs))
-            classes = getattr(model, "classes_", None)
-            return decisions, _positive_column(proba, classes, who=who)
-        if hasattr(model, "decision_function"):
-            return decisions, model.decision_function(inputs)
-        return decisions, scores
-    except PredictionsError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the vendor's model may raise anything
-        problem = f"{type(exc).__name__}: {exc}"
-        raise ModelError(f"{who} failed on {len(inputs)} rows: {problem}") from exc
-
-
-def _run_regression(model: object, inputs: pd.DataFrame, *, kind: SourceKind, who: str) -> object:
-    """Raw predicted values; any exception from the model becomes a ModelError."""
-    try:
-        out = model(inputs) if kind == "callable" else model.predict(inputs)  # type: ignore[operator,attr-defined]
+                return {"predicted": out[0], "second": out[1]}
+            return {"predicted": out}
+        raw: dict[str, object] = {"predicted": model.predict(inputs)}  # type: ignore[attr-defined]
+        if task != "regression":
+            if hasattr(model, "predict_proba"):
+                raw["proba"] = model.predict_proba(inputs)  # type: ignore[attr-defined]
+                if getattr(model, "classes_", None) is not None:
+                    raw["classes"] = model.classes_  # type: ignore[attr-defined]
+            elif hasattr(model, "decision_function"):
+                raw["decision_function"] = model.decision_function(inputs)  # type: ignore[attr-defined]
+        return raw
     except Exception as exc:  # noqa: BLE001 - the vendor's model may raise anything
         raise ModelError(f"{who} failed on {len(inputs)} rows: {type(exc).__name__}: {exc}") from exc
+
+
+def _classified(raw: dict[str, object], *, who: str) -> tuple[object, object | None]:
+    """Raw decisions and scores from what the model returned."""
+    if "second" in raw:
+        return raw["predicted"], raw["second"]
+    decisions, scores = _split_table(raw["predicted"], who=who)
+    if "proba" in raw:
+        return decisions, _positive_column(np.asarray(raw["proba"]), raw.get("classes"), who=who)
+    if "decision_function" in raw:
+        return decisions, raw["decision_function"]
+    return decisions, scores
+
+
+def _regressed(raw: dict[str, object], *, who: str) -> object:
+    out = raw["predicted"]
     if isinstance(out, pd.DataFrame):
         if out.shape[1] != 1:
             raise PredictionsError(f"{who} returned a table with columns {list(out.columns)}; "

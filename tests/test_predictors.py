@@ -8,10 +8,12 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
+import mlflow.artifacts
 import mlflow.pyfunc
 import mlflow.sklearn
 from mlflow.models.model import ModelInfo
@@ -30,6 +32,7 @@ from sklearn.svm import LinearSVC
 from harness.errors import ModelError, PredictionsError
 from harness.declared import read_predictions
 from harness.predictors import Predictions, fingerprint, predict
+from harness.sandbox import Limits, Options, stage
 
 N = 120
 
@@ -183,9 +186,20 @@ def test_skops_untrusted_type_is_refused_until_trusted(tmp_path: Path) -> None:
         predict(path, NUMERIC, IDS)
     assert str(err.value) == (
         f"model file {path} contains types that are not trusted: ['{name}']; review them and, "
-        "if they are safe, pass their names in predict(..., trusted=[...])")
-    out = predict(path, NUMERIC, IDS, trusted=[name])
+        f"if they are safe, pass --trust-type {name}")
+    out = predict(path, NUMERIC, IDS, trusted=[name], options=Options(sandbox=False))
     np.testing.assert_array_equal(out.decision, model.predict(NUMERIC))
+
+
+def test_a_trusted_type_must_be_importable_in_the_model_process(tmp_path: Path) -> None:
+    """The sandbox holds the Python environment, not the caller's modules (here, this test file)."""
+    model = make_pipeline(FunctionTransformer(_double), LogisticRegression()).fit(NUMERIC, LABEL)
+    path = tmp_path / "custom.skops"
+    skops.io.dump(model, path)
+    with pytest.raises(ModelError) as err:
+        predict(path, NUMERIC, IDS, trusted=[f"{_double.__module__}._double"])
+    assert str(err.value) == (f"cannot load model skops {path}: ModuleNotFoundError: No module named "
+                              f"'{_double.__module__}' (rerun with --debug to see the model's output)")
 
 
 def test_model_paths_that_cannot_be_used(tmp_path: Path) -> None:
@@ -199,7 +213,12 @@ def test_model_paths_that_cannot_be_used(tmp_path: Path) -> None:
     with pytest.raises(ModelError) as err:
         predict(tmp_path / "model.pkl", NUMERIC, IDS)
     assert str(err.value) == (
-        f"cannot load model '{tmp_path / 'model.pkl'}': expected a .skops file, an MLflow model "
+        f"model file {tmp_path / 'model.pkl'} is a pickle, which runs arbitrary code when loaded; "
+        "save the model with skops (.skops) or, if you trust it, pass --trust-model")
+    with pytest.raises(ModelError) as err:
+        predict(tmp_path / "model.onnx", NUMERIC, IDS)
+    assert str(err.value) == (
+        f"cannot load model '{tmp_path / 'model.onnx'}': expected a .skops file, an MLflow model "
         "directory (with an MLmodel file) or a URI starting with runs:/, models:/, file:")
     with pytest.raises(ModelError) as err:
         predict(42, NUMERIC, IDS)
@@ -234,44 +253,62 @@ def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Logged]:
         mlflow.set_tracking_uri(previous)  # None unsets it
 
 
-def test_mlflow_runs_uri(logged: Logged) -> None:
+def test_mlflow_runs_uri(logged: Logged, tmp_path: Path) -> None:
+    """An MLflow model is fingerprinted from its artifact files, never by loading it here."""
     model, _, run_id = logged
     uri = f"runs:/{run_id}/model"
     out = predict(uri, NUMERIC, IDS)
     np.testing.assert_array_equal(out.decision, model.predict(NUMERIC))
     np.testing.assert_array_equal(out.score, model.predict_proba(NUMERIC)[:, 1])
     assert out.source["kind"] == "mlflow" and out.source["uri"] == uri
-    assert out.source["sha256"] == fingerprint(model)
+    files = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp_path)))
+    assert out.source["sha256"] == fingerprint(files) == _tree_digest(files)
+
+
+def _tree_digest(root: Path) -> str:
+    lines = sorted(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(root).as_posix()}\n"
+                   for p in root.rglob("*") if p.is_file())
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def test_mlflow_models_uri_from_model_info(logged: Logged) -> None:
-    model, info, _ = logged
+    _, info, run_id = logged
     assert info.model_uri == f"models:/{info.model_id}"
-    out = predict(info.model_uri, NUMERIC, IDS)
-    np.testing.assert_array_equal(out.score, model.predict_proba(NUMERIC)[:, 1])
-    assert out.source["uri"] == info.model_uri
+    staged, digest = stage(info.model_uri, trusted=(), trust_model=False, limits=Limits())
+    staged.remove()
+    same, expected = stage(f"runs:/{run_id}/model", trusted=(), trust_model=False, limits=Limits())
+    same.remove()
+    assert staged.kind == "mlflow" and staged.uri == info.model_uri and digest == expected
 
 
 def test_mlflow_model_directory_and_file_uri(tmp_path: Path) -> None:
     model = _logistic()
     directory = tmp_path / "model"
     mlflow.sklearn.save_model(model, directory)
-    for given in (directory, str(directory), directory.as_uri()):
-        out = predict(given, NUMERIC, IDS)
-        np.testing.assert_array_equal(out.score, model.predict_proba(NUMERIC)[:, 1])
-        assert out.source["kind"] == "mlflow" and out.source["uri"] == str(given)
+    out = predict(directory.as_uri(), NUMERIC, IDS)
+    np.testing.assert_array_equal(out.score, model.predict_proba(NUMERIC)[:, 1])
+    assert out.source["kind"] == "mlflow" and out.source["uri"] == directory.as_uri()
+    for given in (directory, str(directory)):
+        staged, digest = stage(given, trusted=(), trust_model=False, limits=Limits())
+        staged.remove()
+        assert (staged.kind, staged.uri, digest) == ("mlflow", str(given), out.source["sha256"])
 
 
-class _TablePyfunc(mlflow.pyfunc.PythonModel):
-    def predict(self, context: object, model_input: pd.DataFrame) -> pd.DataFrame:
-        probability = 1 / (1 + np.exp(-model_input["income"].to_numpy()))
-        decision = (probability > 0.5).astype(int)
-        return pd.DataFrame({"decision": decision, "probability": probability})
+def test_mlflow_model_folder_with_a_link_is_refused(tmp_path: Path) -> None:
+    """A link in a vendor's model folder could point at the benchmark's labels."""
+    directory = tmp_path / "model"
+    mlflow.sklearn.save_model(_logistic(), directory)
+    (directory / "labels.csv").symlink_to(tmp_path / "elsewhere.csv")
+    with pytest.raises(ModelError) as err:
+        predict(directory, NUMERIC, IDS)
+    assert str(err.value) == (f"MLflow model '{directory}' holds labels.csv, which is not a regular file or "
+                              "folder (a link?); expected only the model's own files")
 
 
 def test_mlflow_pyfunc_table_with_probability(tmp_path: Path) -> None:
     directory = tmp_path / "pyfunc"
-    mlflow.pyfunc.save_model(directory, python_model=_TablePyfunc())
+    code = Path(__file__).parent / "models" / "table_pyfunc.py"
+    mlflow.pyfunc.save_model(directory, python_model=str(code), pip_requirements=[])
     out = predict(directory, NUMERIC, IDS)
     expected = 1 / (1 + np.exp(-NUMERIC["income"].to_numpy()))
     np.testing.assert_allclose(out.score, expected)
@@ -497,3 +534,13 @@ def test_value_errors(tmp_path: Path) -> None:
     assert _read_error(parquet, np.array([1, 2])) == (
         f"predictions file {parquet}: decision is not 0/1 on 1 of 2 rows, first at rows 1 "
         "(counting from 0; id 2): found [0.5]; expected 0 or 1 (true/false and 0.0/1.0 are accepted)")
+
+
+def test_staging_an_mlflow_model_leaves_no_copy_behind(logged: Logged) -> None:
+    _, _, run_id = logged
+    staged, _ = stage(f"runs:/{run_id}/model", trusted=(), trust_model=False, limits=Limits())
+    assert staged.temporary is not None and staged.temporary in staged.path.parents
+    assert staged.temporary.parent == Path(tempfile.gettempdir())  # the whole folder made for the copy
+    assert staged.temporary.name.startswith("oversight-mlflow-")
+    staged.remove()
+    assert not staged.temporary.exists()

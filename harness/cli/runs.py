@@ -9,9 +9,45 @@ from pathlib import Path
 
 import click
 
+from ..errors import InputError
 from ..evidence.store import DEFAULT_TIMEOUT
-from ._common import EXIT, _guard, _progress
+from ..sandbox import Limits, parse_size
+from ._common import EXIT, _guard, _progress, _show_model_log, emit
 from .sync import pending_message
+
+_DEFAULTS = Limits()
+
+
+def _size(_ctx: click.Context, _param: click.Parameter, value: str) -> int:
+    try:
+        return parse_size(value)
+    except InputError as exc:  # shown as a usage error of this option
+        raise click.BadParameter(str(exc)) from None
+
+
+def _sandbox_options(fn: object) -> object:
+    """The options that say how a model file runs (see harness.sandbox)."""
+    options = [
+        click.option("--sandbox/--no-sandbox", default=True, show_default=True,
+                     help="Run the model file in a separate, isolated process (bubblewrap on Linux). "
+                          "--no-sandbox loads it in this process, with this process's rights; the evidence "
+                          "records the choice."),
+        click.option("--trust-model", is_flag=True,
+                     help="Accept a pickle/joblib model, or an MLflow model where bubblewrap cannot run "
+                          "(then a plain child process); recorded in the evidence."),
+        click.option("--trust-type", "trust_types", multiple=True, metavar="NAME",
+                     help="A type a .skops file may load beyond those skops trusts (repeatable)."),
+        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=_DEFAULTS.timeout,
+                     show_default=True, metavar="SECONDS",
+                     help="Wall-clock limit for loading the model and for each batch of rows."),
+        click.option("--memory-limit", default="8GiB", show_default=True, metavar="SIZE", callback=_size,
+                     help="Address-space limit of the model process (RLIMIT_AS), e.g. 8GiB or 512M."),
+        click.option("--cpu-time", type=click.IntRange(min=1), default=_DEFAULTS.cpu_time, show_default=True,
+                     metavar="SECONDS", help="CPU-time limit of the model process (RLIMIT_CPU)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)  # type: ignore[operator]
+    return fn
 
 
 @click.command()
@@ -38,10 +74,12 @@ from .sync import pending_message
 @click.option("--scheduler", help="Dask scheduler address (default: a local cluster of two workers).")
 @click.option("--sign-key", type=click.Path(dir_okay=False, path_type=Path),
               help="Ed25519 private key (from `oversight keys generate`) to sign the evidence bundle with.")
+@_sandbox_options
 @_guard
 def run(profile_path: Path, model: str | None, predictions: Path | None, as_of: dt.datetime | None,
         split: str | None, out: Path, tracking_uri: str | None, no_tracking: bool, tracking_timeout: float,
-        as_json: bool, engine: str, chunk_rows: int, scheduler: str | None, sign_key: Path | None) -> int:
+        as_json: bool, engine: str, chunk_rows: int, scheduler: str | None, sign_key: Path | None, sandbox: bool,
+        trust_model: bool, trust_types: tuple[str, ...], timeout: float, memory_limit: int, cpu_time: int) -> int:
     """Evaluate a model or declared predictions against a sector profile."""
     from ..evaluation import evaluate
     from ..output import evaluation_json, verdict_table
@@ -51,11 +89,19 @@ def run(profile_path: Path, model: str | None, predictions: Path | None, as_of: 
     result = evaluate(profile_path, model=model, predictions=predictions, as_of=as_of.date() if as_of else None,
                       out=out, tracking=not no_tracking, tracking_uri=tracking_uri, split=split,
                       engine=engine, chunk_rows=chunk_rows, scheduler=scheduler, sign_key=sign_key,
-                      progress=_progress(not as_json and sys.stderr.isatty()), tracking_timeout=tracking_timeout)
-    click.echo(json.dumps(evaluation_json(result)) if as_json else verdict_table(result))
+                      progress=_progress(not as_json and sys.stderr.isatty()), tracking_timeout=tracking_timeout,
+                      sandbox=sandbox, limits=Limits(timeout=timeout, memory=memory_limit, cpu_time=cpu_time),
+                      trust_model=trust_model, trusted_types=trust_types)
+    ran = result.summary["model"].get("sandbox") or {}
+    if ran.get("note"):
+        click.echo(f"warning: {ran['note']}; the model ran as a plain child process", err=True)
+    if click.get_current_context().meta.get("debug"):
+        _show_model_log(result.model_log)
+    code = EXIT[result.verdict]
+    emit(json.dumps(evaluation_json(result)) if as_json else verdict_table(result), code=code)
     if result.pending is not None:
         click.echo(pending_message(result, out, tracking_uri), err=True)
-    return EXIT[result.verdict]
+    return code
 
 
 @click.command()

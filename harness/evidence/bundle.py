@@ -34,7 +34,7 @@ __all__ = ["BUNDLE_FILES", "MANIFEST", "Bundle", "check_hashes", "environment", 
 MANIFEST = "manifest.json"
 BUNDLE_FILES = (
     "profile.yaml", "predictions.parquet", "measurements.csv", "measurements.json",
-    "verdicts.csv", "verdicts.json", "summary.json", "report.html", "report.md",
+    "verdicts.csv", "verdicts.json", "summary.json", "report.html", "report.md", "model.log",
 )
 _PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "mlflow", "pydantic", "pyyaml", "skops")
 
@@ -96,11 +96,13 @@ def write_bundle(
     render: Callable[[], tuple[str, str]],
     tracking: bool = False,
     signer: Signer | None = None,
+    model_log: str = "",
 ) -> Bundle:
     """Write a complete bundle to ``out_dir/name``; ``render`` returns (html, markdown).
 
     ``tracking`` records whether an MLflow run is expected, so verify knows to look for
-    one; ``signer`` signs the manifest into ``signature.json`` before the bundle appears.
+    one; ``signer`` signs the manifest into ``signature.json`` before the bundle appears;
+    ``model_log`` is what the model process printed (its stdout and stderr).
     """
     final = out_dir / name
     if final.exists():
@@ -111,6 +113,7 @@ def write_bundle(
         raise EvidenceError(f"{final}: could not write the evidence bundle: {exc}") from None
     try:
         _write_files(tmp, profile_text, predictions, measurements, verdicts, summary, render)
+        (tmp / "model.log").write_text(model_log, encoding="utf-8")
         manifest = {
             "bundle": name,  # two runs alike to the second still leave two distinct bundles
             "harness_version": __version__,

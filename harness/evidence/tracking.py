@@ -11,7 +11,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -26,40 +25,46 @@ from .naming import owner, owner_alive
 from .store import DEFAULT_TIMEOUT, bounded_store
 
 __all__ = ["RunContent", "RunRecord", "RunRef", "check_store", "create_sqlite_store", "dataset_record",
-           "download_run_files", "expected_run", "find_run", "load_model", "log_evaluation", "metric_key", "read_run",
-           "resolved_uri", "search_profile_runs", "sweep_runs", "sweep_store"]
+           "download_model", "download_run_files", "expected_run", "find_run", "load_model", "log_evaluation",
+           "metric_key", "read_run", "resolved_uri", "search_profile_runs", "sweep_runs", "sweep_store"]
 
 
 # --- loading vendor models ---------------------------------------------------
 
 
-def load_model(uri: str) -> object:
-    """Load an MLflow model from a ``runs:/``, ``models:/`` or ``file:`` URI or a model directory.
-
-    A model with the ``sklearn`` flavor comes back as the scikit-learn estimator
-    itself, so ``predict_proba`` stays available for scores; it is read from a
-    temporary copy that is removed afterwards. Any other model comes back as an
-    ``mlflow.pyfunc.PyFuncModel`` (decisions only), loaded from the URI, as it may
-    keep using its files. The flavor is read from the copy's MLmodel file, because
-    ``mlflow.models.get_model_info`` rejects ``file:`` URIs.
-    """
+def download_model(uri: str, dst: Path) -> Path:
+    """A local copy of an MLflow model's files in ``dst`` (a new folder); nothing of the model runs."""
     try:
         import mlflow.artifacts
-        import mlflow.models
-        import mlflow.pyfunc
-        import mlflow.sklearn
 
-        with tempfile.TemporaryDirectory(prefix="oversight-model-") as scratch:
-            local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=scratch)
-            if "sklearn" in mlflow.models.Model.load(local).flavors:
-                return mlflow.sklearn.load_model(local)
-        return mlflow.pyfunc.load_model(uri)
+        dst.mkdir(parents=True)
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst)))
     except Exception as exc:
         raise ModelError(
             f"cannot load MLflow model {uri!r}: {type(exc).__name__}: {exc}; expected a "
             "runs:/<run_id>/<name>, models:/<model_id or name/version> or file: URI, "
             "or a directory that contains an MLmodel file"
         ) from exc
+
+
+def load_model(local: Path, *, uri: str) -> object:
+    """Load an MLflow model in this process from its local copy (``download_model``).
+
+    Only with ``--no-sandbox``: this runs the model's code here. A model with the
+    ``sklearn`` flavor comes back as the scikit-learn estimator itself, so
+    ``predict_proba`` stays available for scores; any other model as an
+    ``mlflow.pyfunc.PyFuncModel`` (decisions only), which may keep using its files.
+    """
+    try:
+        import mlflow.models
+        import mlflow.pyfunc
+        import mlflow.sklearn
+
+        if "sklearn" in mlflow.models.Model.load(str(local)).flavors:
+            return mlflow.sklearn.load_model(str(local))
+        return mlflow.pyfunc.load_model(str(local))
+    except Exception as exc:
+        raise ModelError(f"cannot load MLflow model {uri!r}: {type(exc).__name__}: {exc}") from exc
 
 
 # --- logging evaluations -----------------------------------------------------

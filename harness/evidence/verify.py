@@ -186,8 +186,9 @@ def _model(manifest: dict[str, Any], recomputed: Recomputed | None, model: Any, 
         found.unchecked.append("predictions: the model was not re-run, the bundle's inputs did not recompute")
         return
     from ..evaluation import _predictions
+    from ..sandbox import Options
 
-    fresh = _predictions(recomputed.plan, model, None)
+    fresh, _, _ = _predictions(recomputed.plan, model, None, Options())  # sandboxed, with the default limits
     recorded = manifest.get("inputs", {}).get("model", {})
     if origin != "model":
         found.problems.append(f"predictions: the manifest records them as {origin}, not produced by the harness "

@@ -330,6 +330,7 @@ def _provenance(summary: Mapping[str, Any]) -> tuple[ProvenanceSection, ...]:
         _section("Model", [
             ("Kind", model.get("kind")), ("URI", model.get("uri")),
             ("Fingerprint", model.get("fingerprint")),
+            ("Isolation", _isolation_text(model)),
         ], hashes={"Fingerprint"}),
         _section("Run", [
             ("Evaluated as of", policy.get("as_of")), ("Created at", summary.get("created_at")),
@@ -339,6 +340,17 @@ def _provenance(summary: Mapping[str, Any]) -> tuple[ProvenanceSection, ...]:
             ("Manifest SHA-256", summary.get("manifest_sha256")),
         ], hashes={"Manifest SHA-256"}),
     )
+
+
+def _isolation_text(model: Mapping[str, Any]) -> str | None:
+    """How the model ran and whether it was trusted; None when the run did not record it."""
+    if "sandbox" not in model:
+        return None
+    sandbox = model["sandbox"]
+    if not sandbox:
+        return "no model ran (declared predictions)"
+    trust = "given" if sandbox.get("trust_model") else "not given"
+    return f"{sandbox.get('isolation')}; --trust-model {trust}; model process {sandbox.get('exit')}"
 
 
 def _bootstrap_text(summary: Mapping[str, Any]) -> str | None:
