@@ -94,10 +94,9 @@ def test_an_infinite_threshold_leaves_no_partial_folder(tmp_path, callbacks_csv)
     out = tmp_path / "out"
     res = CliRunner().invoke(main, ["run", "--profile", str(profile), "--predictions", str(callbacks_csv),
                                     "--out", str(out), "--no-tracking"])
-    assert res.exit_code == 3
-    assert re.fullmatch(rf"error: {out}/hiring-aedt-v1-\S+: could not write the evidence bundle: ValueError: "
-                        r"Out of range float values are not JSON compliant: inf\n", res.stderr), res.stderr
-    assert list(out.iterdir()) == []
+    assert res.exit_code == 2  # refused when the profile is read, before anything is written
+    assert f"{profile}:61: requirements[3].threshold.min: Input should be a finite number, found inf" in res.stderr
+    assert not out.exists() or list(out.iterdir()) == []
 
 
 def test_leftovers_are_removed_only_when_their_owner_is_gone(tmp_path, callbacks_csv):

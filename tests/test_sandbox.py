@@ -56,7 +56,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for name in ("Zeros", "Exits", "HardExits", "ClosesStdout", "Prints", "Sleeps", "IgnoresTerm", "Spins",
                      "Forks", "Allocates", "NaNScores", "WrongShape", "Strings", "Forges", "Links"):
             (folder / f"{name}.pkl").write_bytes(cloudpickle.dumps(getattr(hostile, name)()))
-        snoop = hostile.Snoops([str(BENCH), str(BENCH / "resume.csv.gz"), str(ROOT), str(ROOT / "harness")])
+        snoop = hostile.Snoops([str(BENCH), str(BENCH / "resume.csv.gz"), str(ROOT / "README.md"),
+                                 str(ROOT / "sector_profiles"), str(ROOT / "harness")])
         (folder / "Snoops.pkl").write_bytes(cloudpickle.dumps(snoop))
     finally:
         cloudpickle.unregister_pickle_by_value(hostile)
@@ -460,7 +461,8 @@ def test_the_sandbox_mounts_no_harness_code_but_the_child_script(monkeypatch: py
                         "ALL", "--hostname"]
     assert argv[-5:] == ["/env/bin/python", "-I", "-B", "/opt/oversight/child.py", "/scratch/config.json"]
     assert ["--ro-bind", "/x/child.py", "/opt/oversight/child.py"] == argv[argv.index("/x/child.py") - 1:][:3]
-    assert [arg for arg in argv if arg.startswith(str(ROOT))] == []  # this checkout is not mounted at all
+    # nothing of this checkout is mounted but the Python environment, when it lies inside it (make's .venv)
+    assert [arg for arg in argv if arg.startswith(str(ROOT)) and not arg.startswith(sys.prefix)] == []
     monkeypatch.setattr(bwrap, "_python_roots", lambda: [package.parent])
     hidden = bwrap.command(python="/env/bin/python", child=Path("/x/child.py"), model=Path("/m/model.skops"),
                            scratch=Path("/s"), config="/scratch/config.json")

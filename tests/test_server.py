@@ -75,7 +75,8 @@ def test_outage_leaves_the_bundle_pending_and_sync_logs_it_once(mlflow_server, c
 
     report = harness.verify_bundle(bundle, tracking_uri=mlflow_server)
     assert report["ok"], report["problems"]
-    assert f"MLflow: run {run.info.run_id} compared with the bundle" in report["checks"]
+    assert (f"MLflow: run {run.info.run_id} compared with the bundle (every tag, param, metric and artifact the "
+            "harness logs)") in report["checks"]
 
 
 def test_a_server_that_never_answers_is_waited_for_a_bounded_time(callbacks_csv, tmp_path):

@@ -90,7 +90,7 @@ def _choose(bundle: Path, digest: str, runs: list[Any], found: Findings) -> Any:
 
 
 def _compare_content(bundle: Path, digest: str, record: Any, found: Findings) -> None:
-    from .tracking import expected_run
+    from .tracking import OPERATIONAL_TAGS, expected_run
 
     summary = json.loads((bundle / "summary.json").read_text(encoding="utf-8"))
     measurements = pd.read_csv(bundle / "measurements.csv")
@@ -100,7 +100,7 @@ def _compare_content(bundle: Path, digest: str, record: Any, found: Findings) ->
         signer = json.loads((bundle / SIGNATURE).read_text(encoding="utf-8")).get("fingerprint")
     want = expected_run(summary, measurements, verdicts, digest, signer_fingerprint=signer)
     where = f"MLflow run {record.run_id}"
-    logged_tags = {k: v for k, v in record.tags.items() if k.startswith("oversight.")}
+    logged_tags = {k: v for k, v in record.tags.items() if k.startswith("oversight.") and k not in OPERATIONAL_TAGS}
     _compare(f"{where}: tag", logged_tags, want.tags, found)
     _compare(f"{where}: param", record.params, want.params, found)
     _compare(f"{where}: metric", record.metrics, want.metrics, found)

@@ -122,7 +122,7 @@ def write_bundle(
             "seed": summary["seed"],
             "inputs": inputs,
             "environment": environment(),
-            "predictions": _origin(inputs["model"]),
+            "predictions": _origin(inputs.get("model", {})),
             "tracking": {"requested": tracking},
             "files": {f: sha256_file(tmp / f) for f in BUNDLE_FILES},
         }

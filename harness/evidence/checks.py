@@ -78,7 +78,7 @@ def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomp
     stored_summary = json.loads((bundle / "summary.json").read_text(encoding="utf-8"))
     model = inputs.get("model", {})
     subject = Subject(bench.id, bench.sha256, plan.split, len(bench.frame), bench.files(), bench.root,
-                      bench.card.label.column, bench.frame.head(0), model)
+                      bench.card.label.column, bench.frame.head(0), model, model.get("sandbox"), "")
     clock = policy_clock(loaded.profile, dt.date.fromisoformat(str(manifest.get("as_of"))))
     summary = {**_summary(loaded, subject, outcome, clock), "created_at": manifest.get("created_at")}
     m, v = outcome.measurements, outcome.verdicts

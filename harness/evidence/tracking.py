@@ -24,9 +24,10 @@ from harness.errors import InputError, ModelError, TrackingError
 from .naming import owner, owner_alive
 from .store import DEFAULT_TIMEOUT, bounded_store
 
-__all__ = ["RunContent", "RunRecord", "RunRef", "check_store", "create_sqlite_store", "dataset_record",
-           "download_model", "download_run_files", "expected_run", "find_run", "load_model", "log_evaluation",
-           "metric_key", "read_run", "resolved_uri", "search_profile_runs", "sweep_runs", "sweep_store"]
+__all__ = ["OPERATIONAL_TAGS", "RunContent", "RunRecord", "RunRef", "check_store", "create_sqlite_store",
+           "dataset_record", "download_model", "download_run_files", "expected_run", "find_run", "load_model",
+           "log_evaluation", "metric_key", "read_run", "resolved_uri", "search_profile_runs", "sweep_runs",
+           "sweep_store"]
 
 
 # --- loading vendor models ---------------------------------------------------
@@ -160,6 +161,8 @@ def expected_run(summary: dict[str, Any], measurements: pd.DataFrame, verdicts: 
 # the dataset input's tag ``oversight.sha256`` carries all 64.
 DIGEST_CHARS = 36
 _OWNER_TAGS = ("oversight.host", "oversight.pid", "oversight.pid_started")
+# Tags about the logging process, not the evidence: verify does not compare them with the bundle.
+OPERATIONAL_TAGS = (*_OWNER_TAGS, "oversight.failure")
 _BATCH = 1000  # MLflow's limit of metrics per log_batch call
 
 
