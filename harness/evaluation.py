@@ -26,7 +26,7 @@ from .evidence.store import DEFAULT_TIMEOUT
 from .measurements import measure
 from .plan import Plan, atoms_of, check_columns, check_pinned, make_plan, score_limits, validate_scores
 from .predictors import Predictions, load_model, predict
-from .profile import LoadedProfile, Profile, load_profile
+from .profile import LoadedProfile, Profile, load_profile, parse_profile
 from .report import render_html, render_markdown
 from .sandbox import Limits, Options
 from .stats import AtomTable
@@ -62,9 +62,9 @@ class Evaluation:
 def _as_loaded(profile: str | Path | Profile | LoadedProfile) -> LoadedProfile:
     if isinstance(profile, LoadedProfile):
         return profile
-    if isinstance(profile, Profile):
+    if isinstance(profile, Profile):  # read back as a file would be, so every check of a profile applies
         text = yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-        return LoadedProfile(profile=profile, path=None, text=text,
+        return LoadedProfile(profile=parse_profile(text, source=f"<Profile {profile.id}>"), path=None, text=text,
                              sha256=hashlib.sha256(text.encode()).hexdigest())
     return load_profile(profile)
 

@@ -232,3 +232,19 @@ def test_a_profile_dumped_as_json_data_reads_back_the_same():
         profile = load_profile(path).profile
         text = yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
         assert parse_profile(text) == profile
+
+
+def test_a_profile_object_from_python_gets_every_check_a_file_gets(tmp_path):
+    """Range checks run when the YAML is read; a Profile built in Python is read back the same way."""
+    import harness
+    from harness.profile import Threshold
+
+    loaded = load_profile(ROOT / "sector_profiles/health/health-mortality-risk-v1.yaml")
+    first = loaded.profile.requirements[0]
+    loose = first.model_copy(update={"threshold": Threshold(min=1.5)})  # a rate can never reach 1.5
+    profile = loaded.profile.model_copy(update={"requirements": [loose, *loaded.profile.requirements[1:]]})
+    with pytest.raises(ProfileError) as err:
+        harness.evaluate(profile, predictions=tmp_path / "never-read.csv", tracking=False)
+    assert err.value.problems == [f"<Profile {profile.id}>:73: requirements[0].threshold.min: 1.5 is outside the "
+                                  f"values metric '{first.metric}' can take; expected a value in [0, 1]"]
+    assert not list(tmp_path.iterdir())
