@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from harness.catalog import find_benchmark, installed
 from harness.errors import BenchmarkError
 from harness.yamlio import load_yaml, read_capped
 
@@ -32,7 +33,7 @@ __all__ = [
     "Source", "SplitSpec", "assign_split", "load_benchmark", "load_card",
 ]
 
-BENCHMARKS_DIR: Path = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCHMARKS_DIR: Path = installed("benchmarks")  # the shipped defaults; see harness.catalog for the search path
 CARD_NAME = "benchmark.yaml"
 ROW_ID = "row_id"
 SubsetName = Literal["test", "development", "all"]
@@ -257,18 +258,13 @@ def _explain(error: Any) -> tuple[Loc, str]:
 
 
 def _resolve(ref: str | Path) -> tuple[Path, str | None]:
-    """Card path for ``ref``, and the id asked for when ``ref`` is a bare benchmark id."""
-    bare = isinstance(ref, str) and "/" not in ref and "\\" not in ref
-    if bare and (BENCHMARKS_DIR / str(ref) / CARD_NAME).is_file():
-        return BENCHMARKS_DIR / str(ref) / CARD_NAME, str(ref)
+    """Card path for ``ref``, and the id asked for when ``ref`` is a bare benchmark id (see harness.catalog)."""
+    if isinstance(ref, str) and "/" not in ref and "\\" not in ref:
+        return find_benchmark(ref) / CARD_NAME, ref
     path = Path(ref)
     card = path / CARD_NAME if path.is_dir() else path
     if card.is_file():
         return card, None
-    if bare:
-        known = sorted(p.parent.name for p in BENCHMARKS_DIR.glob(f"*/{CARD_NAME}"))
-        raise BenchmarkError(f"unknown benchmark {ref!r}: no {CARD_NAME} in {BENCHMARKS_DIR / ref}"
-                             "; " + _did_you_mean(str(ref), known))
     raise BenchmarkError(f"benchmark card not found: expected a file at {card}")
 
 
@@ -461,29 +457,35 @@ class Benchmark:
         return [((self.root / f.path).resolve(), digest) for f, digest in pairs]
 
 
-def load_card(ref: str | Path, *, columns: Sequence[str] | None = None) -> tuple[BenchmarkCard, Path]:
-    """The validated card and its folder, without reading the data (for streaming).
-
-    With ``columns`` (the data's header), every column the card names is checked against it.
-    """
+def _parse(ref: str | Path, expected_id: str | None) -> tuple[_Card, BenchmarkCard]:
+    """The card of ``ref``, whose id must be the folder name (a bare id) or ``expected_id``."""
     card_path, wanted_id = _resolve(ref)
     card = _Card(card_path)
     spec = card.parse()
     if wanted_id is not None and spec.id != wanted_id:
         raise card.error([(("id",), f"expected {wanted_id!r} (the folder name), found {spec.id!r}")])
+    if expected_id is not None and spec.id != expected_id:
+        raise card.error([(("id",), f"expected {expected_id!r} (the profile's benchmark.id), found {spec.id!r}")])
+    return card, spec
+
+
+def load_card(ref: str | Path, *, columns: Sequence[str] | None = None,
+              expected_id: str | None = None) -> tuple[BenchmarkCard, Path]:
+    """The validated card and its folder, without reading the data (for streaming).
+
+    With ``columns`` (the data's header), every column the card names is checked against it.
+    """
+    card, spec = _parse(ref, expected_id)
+    card_path = card.path
     if columns is not None:
         _check_columns(card, spec, [str(c) for c in columns])
     return spec, card_path.parent.resolve()
 
 
-def load_benchmark(ref: str | Path, *, verify: bool = True) -> Benchmark:
+def load_benchmark(ref: str | Path, *, verify: bool = True, expected_id: str | None = None) -> Benchmark:
     """Load a benchmark by id, folder or card path; refuse data whose hash differs from the card."""
-    card_path, wanted_id = _resolve(ref)
-    card = _Card(card_path)
-    spec = card.parse()
-    if wanted_id is not None and spec.id != wanted_id:
-        problem = f"expected {wanted_id!r} (the folder name), found {spec.id!r}"
-        raise card.error([(("id",), problem)])
+    card, spec = _parse(ref, expected_id)
+    card_path = card.path
     raw, hashes = _read_data(card, spec, verify=verify)
     _check_columns(card, spec, [str(c) for c in raw.columns])
     _check_values(card, spec, raw)

@@ -20,13 +20,14 @@ from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from .catalog import installed
 from .evaluation import Evaluation, evaluate
 from .plan import make_plan
 from .profile import load_profile
 
 __all__ = ["DEFAULT_PROFILES", "PROFILES_DIR", "reference_model", "run_demo"]
 
-PROFILES_DIR = Path(__file__).resolve().parent.parent / "sector_profiles"
+PROFILES_DIR: Path = installed("sector_profiles")  # the shipped defaults (package data in a wheel)
 # profile file → how the reference vendor sets its decision threshold on development data
 DEFAULT_PROFILES: dict[str, tuple[str, float]] = {
     "hiring/hiring-aedt-v1.yaml": ("selection_rate", 0.10),

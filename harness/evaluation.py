@@ -24,7 +24,9 @@ from .evidence.bundle import Bundle, write_bundle
 from .evidence.naming import bundle_name, scratch_dir, sweep_leftovers
 from .evidence.store import DEFAULT_TIMEOUT
 from .measurements import measure
-from .plan import Plan, atoms_of, check_columns, check_pinned, make_plan, score_limits, validate_scores
+from .benchmark import load_card
+from .plan import (Plan, atoms_of, check_columns, check_pinned, locate_benchmark, make_plan, score_limits,
+                   validate_scores)
 from .predictors import Predictions, load_model, predict
 from .profile import LoadedProfile, Profile, load_profile, parse_profile
 from .report import render_html, render_markdown
@@ -121,7 +123,7 @@ def _streamed(loaded: LoadedProfile, model: Any, split: str | None, *, engine: s
     from .stream import StreamJob, dask_statistics, open_source, stream_statistics
 
     profile = loaded.profile
-    source = open_source(profile.benchmark.id)
+    source = open_source(locate_benchmark(loaded)[0], expected_id=profile.benchmark.id)
     check_pinned(profile, source.sha256)
     check_columns(loaded, source.card, source.columns)
     chosen = split or profile.benchmark.split
@@ -275,15 +277,16 @@ def _track(bundle: Bundle, summary: dict[str, Any], outcome: "Outcome", pending:
 
 
 def _dataset(subject: Subject) -> DatasetRef:
-    return DatasetRef(subject.benchmark_id, subject.root, subject.sha256, subject.label_column, subject.sample)
+    version = load_card(subject.root, expected_id=subject.benchmark_id)[0].version
+    return DatasetRef(subject.benchmark_id, version, subject.sha256, subject.label_column, subject.sample)
 
 
 @dataclass(frozen=True)
 class DatasetRef:
-    """The benchmark as MLflow sees it: id, where it lives, its hash and a sample for the schema."""
+    """The benchmark as MLflow sees it: id, version, its hash and a sample for the schema (never a local path)."""
 
     id: str
-    root: Path
+    version: int
     sha256: str
     label_column: str
     frame: pd.DataFrame
@@ -372,13 +375,20 @@ def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: P
     }
 
 
+def _found(loaded: LoadedProfile) -> dict[str, str]:
+    """Where the benchmark was found on this machine (the SHA-256 above says what it was)."""
+    folder, where = locate_benchmark(loaded)
+    return {"where": where, "folder": str(folder)}
+
+
 def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | Path, outcome: Outcome,
            summary: dict[str, Any], out: Path, name: str, pending: "Pending | None", *, signer: Any) -> Bundle:
     inputs = {
         "profile": {**summary["profile"], "path": str(loaded.path or "")},
         "benchmark": {**summary["benchmark"],
                       "files": [{"path": f"{path.parent.name}/{path.name}", "sha256": sha}
-                                for path, sha in subject.files]},
+                                for path, sha in subject.files],
+                      "found": _found(loaded)},
         "model": summary["model"],
     }
     m, v = outcome.measurements, outcome.verdicts

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .benchmark import BENCHMARKS_DIR, CARD_NAME, Benchmark, BenchmarkCard, load_benchmark
+from .benchmark import Benchmark, BenchmarkCard, load_benchmark
+from .catalog import benchmark_folder
 from .errors import BenchmarkError, HarnessError, PredictionsError, ProfileError
 from .metrics import METRICS
 from .predictors import Predictions
@@ -47,8 +48,8 @@ class Plan:
 
 def make_plan(loaded: LoadedProfile, *, split: str | None = None) -> Plan:
     profile = loaded.profile
-    _check_known_benchmark(loaded)
-    full = load_benchmark(profile.benchmark.id)
+    folder, _where = locate_benchmark(loaded)
+    full = load_benchmark(folder, expected_id=profile.benchmark.id)
     check_pinned(profile, full.sha256)
     check_columns(loaded, full.card, list(full.frame.columns))
     chosen = split or profile.benchmark.split
@@ -82,13 +83,17 @@ def _problems(loaded: LoadedProfile, found: list[tuple[tuple[str | int, ...], st
     return ProfileError(f"{source}: {len(lines)} problem(s)\n" + "\n".join(lines), lines)
 
 
-def _check_known_benchmark(loaded: LoadedProfile) -> None:
-    """A bare id must name a folder of benchmarks/ (a path is left to the benchmark loader)."""
-    wanted = loaded.profile.benchmark.id
-    bare = "/" not in wanted and "\\" not in wanted
-    if bare and not (BENCHMARKS_DIR / wanted / CARD_NAME).is_file() and not Path(wanted).exists():
-        known = sorted(p.parent.name for p in BENCHMARKS_DIR.glob(f"*/{CARD_NAME}"))
-        raise _problems(loaded, [(("benchmark", "id"), f"unknown benchmark '{wanted}'{_hint(wanted, known)}")])
+def locate_benchmark(loaded: LoadedProfile) -> tuple[Path, str]:
+    """The profile's benchmark folder and where it was found; an unknown one is a problem of the profile."""
+    try:
+        return benchmark_folder(loaded)
+    except BenchmarkError as exc:
+        raise _problems(loaded, [(("benchmark", "id"), str(exc))]) from None
+    except ProfileError as exc:
+        if loaded.profile.benchmark.path is None:
+            raise
+        message = str(exc).removeprefix(f"{loaded.path}: benchmark.path: ")
+        raise _problems(loaded, [(("benchmark", "path"), message)]) from None
 
 
 def _check_group_counts(loaded: LoadedProfile, frame: pd.DataFrame) -> None:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr,
-                      ValidationError, field_validator, model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, SerializerFunctionWrapHandler, StrictBool,
+                      StrictInt, StrictStr, ValidationError, field_validator, model_serializer, model_validator)
 
 from .errors import ProfileError
 from .metrics import METRICS, RELATIVE, metric_names
@@ -225,9 +225,20 @@ class Inference(_Frozen):
 
 
 class BenchmarkRef(_Frozen):
+    """The benchmark judged: its id and pinned hash, and optionally its folder relative to the profile file."""
+
     id: str
+    path: str | None = Field(default=None, min_length=1)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     split: Split = "test"
+
+    @model_serializer(mode="wrap")
+    def _without_unset_path(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A profile without ``path`` reads back as written (its lines keep their numbers)."""
+        data = handler(self)
+        if data.get("path") is None:
+            data.pop("path", None)
+        return data
 
 
 class DerivedColumn(_Frozen):

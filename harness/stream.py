@@ -67,11 +67,11 @@ class Source:
         return out
 
 
-def open_source(ref: str | Path) -> Source:
+def open_source(ref: str | Path, *, expected_id: str | None = None) -> Source:
     """The card of a benchmark and its files' verified hashes, without loading the rows."""
     import hashlib
 
-    card, root = load_card(ref)
+    card, root = load_card(ref, expected_id=expected_id)
     hashes = []
     for f in card.files:
         found = sha256_file(root / f.path)
@@ -84,7 +84,7 @@ def open_source(ref: str | Path) -> Source:
     first = root / card.files[0].path
     columns = (pq.read_schema(first).names if card.files[0].format == "parquet"
                else list(pd.read_csv(first, nrows=0).columns))
-    load_card(ref, columns=columns)
+    load_card(ref, columns=columns, expected_id=expected_id)
     return Source(card, root, combined, tuple(hashes), columns)
 
 

@@ -81,6 +81,9 @@ def test_default_profile_end_to_end(rel, tmp_path, store):
     assert inp.dataset.digest == profile.benchmark.sha256[:36]  # MLflow's limit; full hash in the tag
     assert {t.key: t.value for t in inp.tags}["oversight.sha256"] == profile.benchmark.sha256
     assert inp.dataset.name == profile.benchmark.id
+    assert (inp.dataset.source_type, json.loads(inp.dataset.source)) == ("code", {"tags": {  # never a local path
+        "oversight.benchmark": profile.benchmark.id, "oversight.benchmark_version": "1",
+        "oversight.sha256": profile.benchmark.sha256}})
 
     report = harness.verify_bundle(result.bundle, tracking_uri=store)
     assert report["ok"], report["problems"]

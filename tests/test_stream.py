@@ -87,7 +87,7 @@ def parquet_benchmark(tmp_path, monkeypatch):
     card["files"] = [{"path": "nass.parquet", "sha256": sha256_file(dest / "nass.parquet"), "format": "parquet",
                       "rows": len(frame)}]
     (dest / "benchmark.yaml").write_text(yaml.safe_dump(card, sort_keys=False))
-    monkeypatch.setattr(benchmark_module, "BENCHMARKS_DIR", root)
+    monkeypatch.setattr("harness.catalog.installed", lambda kind: root)  # the defaults are this copy
     profile = yaml.safe_load((PROFILES_DIR / "transport/transport-acn-triage-v1.yaml").read_text())
     profile["benchmark"]["sha256"] = card["files"][0]["sha256"]
     path = tmp_path / "profile.yaml"
@@ -150,7 +150,7 @@ def test_stream_engine_checks_the_hash(tmp_path, monkeypatch):
     raw = bytearray(data.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     data.write_bytes(bytes(raw))
-    monkeypatch.setattr(benchmark_module, "BENCHMARKS_DIR", tmp_path / "benchmarks")
+    monkeypatch.setattr("harness.catalog.installed", lambda kind: tmp_path / "benchmarks")
     with pytest.raises(BenchmarkError, match="SHA-256 mismatch"):
         harness.evaluate(PROFILES_DIR / "health/health-mortality-risk-v1.yaml", model="x.skops", engine="stream",
                          tracking=False, out=tmp_path / "out")

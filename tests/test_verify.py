@@ -464,8 +464,8 @@ def test_unknown_published_profile_id(bundle):
     res = CliRunner().invoke(main, ["verify", str(bundle), "--no-tracking", "--profile", "hiring-aedt-v9"],
                              catch_exceptions=False)
     assert res.exit_code == 2
-    assert res.stderr == (f"error: --profile hiring-aedt-v9: neither a file nor the id of a shipped profile in "
-                          f"{ROOT / 'sector_profiles'}\n")
+    assert res.stderr == ("error: --profile hiring-aedt-v9: no such profile (searched: installed defaults); did you "
+                          "mean 'hiring-aedt'? 'oversight profile list' shows every profile found\n")
 
 
 def test_missing_measurements_with_mlflow_is_named_not_a_crash(lab, bundle, store):

@@ -18,8 +18,13 @@ _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 @click.option("--tracking-uri", help="Compare with this MLflow store (default: MLFLOW_TRACKING_URI or MLflow's "
               "default); it must exist.")
 @click.option("--no-tracking", is_flag=True, help="Do not compare with MLflow (said so in the result).")
-@click.option("--profile", "published", help="Published profile (a YAML file, or the id of a shipped profile) "
-              "the bundle's profile must equal byte for byte.")
+@click.option("--profile", "published", help="Published profile (a YAML file, or a profile id, ID@VERSION, found "
+              "as `oversight run --profile` finds it) the bundle's profile must equal byte for byte.")
+@click.option("--profiles", "profile_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A folder of profiles to search by id, before OVERSIGHT_PROFILES and the defaults (repeatable).")
+@click.option("--benchmarks", "benchmark_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A folder of benchmark folders to search by id, before OVERSIGHT_BENCHMARKS and the defaults "
+                   "(repeatable).")
 @click.option("--public-key", "public_keys", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Trusted Ed25519 public key (.pub) or a folder of them; repeatable. The bundle must be "
               "signed by one.")
@@ -27,16 +32,25 @@ _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_guard
 def verify(target: str, tracking_uri: str | None, no_tracking: bool, published: str | None,
-           public_keys: tuple[Path, ...], model: str | None, as_json: bool) -> int:
+           profile_dirs: tuple[Path, ...], benchmark_dirs: tuple[Path, ...], public_keys: tuple[Path, ...],
+           model: str | None, as_json: bool) -> int:
     """Re-verify an evidence bundle (a folder) or an MLflow run (its id).
 
     Exit 0 only when verified; 1 when something differs or the expected MLflow run is
     absent or deleted; 3 when the tracking store cannot be read.
     """
-    from ..evidence.verify import verify_bundle, verify_run
+    from ..catalog import search
 
     if tracking_uri and no_tracking:
         raise click.UsageError("--tracking-uri and --no-tracking exclude each other")
+    with search(benchmarks=benchmark_dirs, profiles=profile_dirs):
+        return _verify(target, tracking_uri, no_tracking, published, public_keys, model, as_json)
+
+
+def _verify(target: str, tracking_uri: str | None, no_tracking: bool, published: str | None,
+            public_keys: tuple[Path, ...], model: str | None, as_json: bool) -> int:
+    from ..evidence.verify import verify_bundle, verify_run
+
     options = {"profile": published, "public_keys": public_keys, "model": model}
     path = Path(target)
     if not path.exists() and _RUN_ID.match(target):

@@ -51,8 +51,14 @@ def _sandbox_options(fn: object) -> object:
 
 
 @click.command()
-@click.option("--profile", "profile_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Sector profile YAML.")
+@click.option("--profile", "profile_ref", required=True, metavar="FILE|ID[@VERSION]",
+              help="Sector profile: a YAML file, or a profile id (newest version, or ID@VERSION) found in the "
+                   "--profiles folders, OVERSIGHT_PROFILES or the installed defaults.")
+@click.option("--profiles", "profile_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A folder of profiles to search by id, before OVERSIGHT_PROFILES and the defaults (repeatable).")
+@click.option("--benchmarks", "benchmark_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A folder of benchmark folders to search by id, before OVERSIGHT_BENCHMARKS and the defaults "
+                   "(repeatable).")
 @click.option("--model", help="Model: .skops file, MLflow model URI (runs:/, models:/) or model directory.")
 @click.option("--predictions", type=click.Path(dir_okay=False, path_type=Path),
               help="Declared predictions: CSV or Parquet with id, decision and optional score.")
@@ -76,22 +82,26 @@ def _sandbox_options(fn: object) -> object:
               help="Ed25519 private key (from `oversight keys generate`) to sign the evidence bundle with.")
 @_sandbox_options
 @_guard
-def run(profile_path: Path, model: str | None, predictions: Path | None, as_of: dt.datetime | None,
-        split: str | None, out: Path, tracking_uri: str | None, no_tracking: bool, tracking_timeout: float,
-        as_json: bool, engine: str, chunk_rows: int, scheduler: str | None, sign_key: Path | None, sandbox: bool,
-        trust_model: bool, trust_types: tuple[str, ...], timeout: float, memory_limit: int, cpu_time: int) -> int:
+def run(profile_ref: str, profile_dirs: tuple[Path, ...], benchmark_dirs: tuple[Path, ...], model: str | None,
+        predictions: Path | None, as_of: dt.datetime | None, split: str | None, out: Path, tracking_uri: str | None,
+        no_tracking: bool, tracking_timeout: float, as_json: bool, engine: str, chunk_rows: int,
+        scheduler: str | None, sign_key: Path | None, sandbox: bool, trust_model: bool, trust_types: tuple[str, ...],
+        timeout: float, memory_limit: int, cpu_time: int) -> int:
     """Evaluate a model or declared predictions against a sector profile."""
+    from ..catalog import profile_path, search
     from ..evaluation import evaluate
     from ..output import evaluation_json, verdict_table
 
     if tracking_uri and no_tracking:
         raise click.UsageError("--tracking-uri and --no-tracking exclude each other")
-    result = evaluate(profile_path, model=model, predictions=predictions, as_of=as_of.date() if as_of else None,
-                      out=out, tracking=not no_tracking, tracking_uri=tracking_uri, split=split,
-                      engine=engine, chunk_rows=chunk_rows, scheduler=scheduler, sign_key=sign_key,
-                      progress=_progress(not as_json and sys.stderr.isatty()), tracking_timeout=tracking_timeout,
-                      sandbox=sandbox, limits=Limits(timeout=timeout, memory=memory_limit, cpu_time=cpu_time),
-                      trust_model=trust_model, trusted_types=trust_types)
+    with search(benchmarks=benchmark_dirs, profiles=profile_dirs):
+        result = evaluate(
+            profile_path(profile_ref), model=model, predictions=predictions,
+            as_of=as_of.date() if as_of else None, out=out, tracking=not no_tracking, tracking_uri=tracking_uri,
+            split=split, engine=engine, chunk_rows=chunk_rows, scheduler=scheduler, sign_key=sign_key,
+            progress=_progress(not as_json and sys.stderr.isatty()), tracking_timeout=tracking_timeout,
+            sandbox=sandbox, limits=Limits(timeout=timeout, memory=memory_limit, cpu_time=cpu_time),
+            trust_model=trust_model, trusted_types=trust_types)
     ran = result.summary["model"].get("sandbox") or {}
     if ran.get("note"):
         click.echo(f"warning: {ran['note']}; the model ran as a plain child process", err=True)

@@ -97,7 +97,7 @@ def _compare_inputs(manifest: dict[str, Any], summary: dict[str, Any], loaded: L
                     files: list[tuple[Path, str]], found: Findings) -> None:
     inputs = manifest.get("inputs", {})
     profile = {k: v for k, v in inputs.get("profile", {}).items() if k != "path"}
-    benchmark = {k: v for k, v in inputs.get("benchmark", {}).items() if k != "files"}
+    benchmark = {k: v for k, v in inputs.get("benchmark", {}).items() if k not in ("files", "found")}
     if profile.get("sha256") != loaded.sha256:
         found.problems.append(f"profile.yaml: SHA-256 {loaded.sha256} differs from the profile hash recorded at "
                               f"run time ({profile.get('sha256')})")

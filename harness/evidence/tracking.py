@@ -173,9 +173,14 @@ def dataset_record(benchmark: Any) -> dict[str, Any]:
     ``oversight sync`` logs the very same dataset later without the benchmark at hand.
     """
     import mlflow
+    from mlflow.data.code_dataset_source import CodeDatasetSource
 
+    # a portable reference, the same on every machine: never the folder the benchmark was read from
+    source = CodeDatasetSource({"oversight.benchmark": benchmark.id,
+                                "oversight.benchmark_version": str(benchmark.version),
+                                "oversight.sha256": benchmark.sha256})
     with _quiet_mlflow():
-        dataset = mlflow.data.from_pandas(benchmark.frame, source=str(benchmark.root), name=benchmark.id,
+        dataset = mlflow.data.from_pandas(benchmark.frame, source=source, name=benchmark.id,
                                           targets=benchmark.label_column,
                                           digest=benchmark.sha256[:DIGEST_CHARS])
         entity = dataset._to_mlflow_entity()

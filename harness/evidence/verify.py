@@ -115,28 +115,23 @@ def _signature(bundle: Path, digest: str, trusted: dict[str, Path] | None, found
 
 
 def published_profile(ref: str | Path, bundle: Path) -> tuple[Path, bytes]:
-    """The published profile: a file, or the shipped profile with this id and the bundle's version."""
-    from ..demo import PROFILES_DIR
-    from ..profile import parse_profile
+    """The published profile: a file, or the profile with this id (and the bundle's version) in the catalogue."""
+    from ..catalog import find_profile
 
     path = Path(ref)
     if path.is_file():
         return path, path.read_bytes()
     if str(ref).endswith((".yaml", ".yml")):
         raise InputError(f"--profile {ref}: no such file")
-    ours = _profile_of(bundle)
-    candidates = []
-    for shipped in sorted(PROFILES_DIR.rglob("*.yaml")):
-        p = parse_profile(shipped.read_text(encoding="utf-8"), source=str(shipped))
-        if p.id == str(ref):
-            candidates.append((shipped, str(p.version)))
-            if ours is not None and str(p.version) == ours[1]:
-                return shipped, shipped.read_bytes()
-    if not candidates:
-        raise InputError(f"--profile {ref}: neither a file nor the id of a shipped profile in {PROFILES_DIR}")
-    versions = ", ".join(v for _, v in candidates)
-    raise InputError(f"--profile {ref}: no shipped version matches the bundle's version "
-                     f"{ours[1] if ours else '(unreadable)'}; shipped: {versions}")
+    text = str(ref)
+    if "@" not in text and (ours := _profile_of(bundle)) is not None and ours[0] == text:
+        text = f"{text}@{ours[1]}"  # the version the bundle was judged against, not merely the newest
+    try:
+        found = find_profile(text)
+    except InputError as exc:
+        wanted = text.partition("@")[0]
+        raise InputError(f"--profile {ref}: {str(exc).removeprefix(f'profile {wanted!r}: ')}") from None
+    return found, found.read_bytes()
 
 
 def _profile_of(bundle: Path) -> tuple[str, str] | None:

@@ -1,0 +1,29 @@
+"""Commands for benchmarks: ``oversight benchmark ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ._common import _guard
+
+
+@click.group()
+def benchmark() -> None:
+    """Work with benchmarks."""
+
+
+@benchmark.command("list")
+@click.option("--benchmarks", "benchmark_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A folder of benchmark folders to search, before OVERSIGHT_BENCHMARKS and the defaults "
+                   "(repeatable).")
+@_guard
+def list_benchmarks(benchmark_dirs: tuple[Path, ...]) -> int:
+    """Every benchmark found by id: id, folder and which folder of the search path holds it."""
+    from ..catalog import benchmark_entries, search
+
+    with search(benchmarks=benchmark_dirs):
+        for e in benchmark_entries():
+            click.echo(f"{e.id}\t{e.path}\t{e.where}")
+    return 0
