@@ -109,3 +109,13 @@ def test_a_run_records_where_the_benchmark_was_found_and_an_auditor_verifies_it_
     res = CliRunner().invoke(main, ["verify", str(bundle), "--no-tracking", "--benchmarks",
                                     str(ministry / "benchmarks")])
     assert (res.exit_code, res.stdout.splitlines()[-1]) == (0, "verified"), res.stdout
+
+
+def test_the_card_at_benchmark_path_must_carry_the_profiles_benchmark_id(tmp_path):
+    ministry = _ministry(tmp_path)
+    card = ministry / "benchmarks" / "my-bench" / "benchmark.yaml"
+    card.write_text(card.read_text(encoding="utf-8").replace("id: my-bench", "id: other-bench", 1), encoding="utf-8")
+    path = ministry / "profiles" / "mine.yaml"
+    res = CliRunner().invoke(main, ["profile", "validate", str(path)])
+    assert (res.exit_code, res.stderr) == (2, f"{path}: {card}:1: id: expected 'my-bench' (the profile's "
+                                              "benchmark.id), found 'other-bench'\n")
