@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import HarnessError, ProfileError
-from ._common import _guard
+from ._common import _guard, emit
 
 
 @click.group()
@@ -42,3 +42,18 @@ def validate(paths: tuple[Path, ...]) -> int:
             click.echo(f"{path}: run failed: {type(exc).__name__}: {exc} (rerun with --debug for details)",
                        err=True)
     return code
+
+
+@profile.command("schema")
+@click.option("--card", is_flag=True, help="The schema of benchmark cards instead of profiles.")
+@_guard
+def schema(card: bool) -> int:
+    """Print the JSON Schema of profiles (or, with --card, of benchmark cards).
+
+    Save it next to a YAML file and start the file with
+    '# yaml-language-server: $schema=./profile.schema.json' to have editors check it as typed.
+    """
+    from ..authoring.schema import schema_text
+
+    emit(schema_text("card" if card else "profile").rstrip("\n"), code=0)
+    return 0
