@@ -1,0 +1,131 @@
+"""Authoring tools: draft benchmark cards, validating them, starting profiles, diffing profiles."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from harness.benchmark import load_benchmark
+from harness.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+NHEFS = Path("/work/shared/datasets/health/nhefs.csv.gz")
+RESUME = ROOT / "benchmarks/resume-audit-2004/resume.csv.gz"
+HEADINGS = ["Motivation", "Composition", "Collection process", "Preprocessing/cleaning/labeling", "Uses",
+            "Distribution", "Maintenance"]
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def _split_comment(card: str) -> list[str]:
+    lines = card.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("# Rows per split")))
+    return [line for line in lines[start + 1:] if line.startswith("#   ")]
+
+
+def test_init_on_a_shipped_data_file_writes_a_card_that_loads(tmp_path):
+    out = tmp_path / "resume"
+    result = run("benchmark", "init", RESUME, "--id", "resume-draft", "--label", "received_callback",
+                 "--sensitive", "race,gender", "--cluster", "job_ad_id", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.output == (f"wrote {out}/benchmark.yaml and {out}/README.md: replace every TODO, review the "
+                             f"column roles, then run 'oversight benchmark validate {out}'\n")
+    bench = load_benchmark(out)
+    card = bench.card
+    assert (out / "resume.csv.gz").read_bytes() == RESUME.read_bytes()
+    assert card.files[0].rows == 4870 and card.label.positive == 1 and card.task == "binary_classification"
+    assert card.split.unit == "cluster" and card.cluster == "job_ad_id" and card.sensitive == ("race", "gender")
+    columns = set(pd.read_csv(RESUME).columns)
+    assert {*card.features, *card.sensitive, card.label.column, card.cluster} == columns
+    text = (out / "benchmark.yaml").read_text()
+    assert '  - "firstname"  # text, 36 distinct' in text
+    # The counts written as comments are the split the loader computes from the salt.
+    split = pd.Series(bench.split)
+    expected = [f"#   all: development {(split == 'development').sum()}, test {(split == 'test').sum()}"]
+    for column in ("race", "gender"):
+        for value in sorted(bench.frame[column].astype(str).unique()):
+            in_group = bench.frame[column].astype(str).to_numpy() == value
+            expected.append(f"#   {column}={value}: development {((split == 'development') & in_group).sum()}, "
+                            f"test {((split == 'test') & in_group).sum()}")
+    assert _split_comment(text) == expected
+    sheet = (out / "README.md").read_text()
+    assert [line[3:] for line in sheet.splitlines() if line.startswith("## ")] == HEADINGS
+
+
+@pytest.mark.skipif(not NHEFS.is_file(), reason="shared data set not on this machine")
+def test_init_on_a_new_dataset_then_validate_shows_group_sizes(tmp_path):
+    out = tmp_path / "nhefs"
+    result = run("benchmark", "init", NHEFS, "--id", "nhefs", "--label", "death", "--id-column", "seqn",
+                 "--sensitive", "sex,race", "--out", out)
+    assert result.exit_code == 0, result.output
+    text = (out / "benchmark.yaml").read_text()
+    assert '  - "yrdth"  # integer, 10 distinct, 1311 missing' in text
+    assert '  - "id"  # integer, 1629 distinct; every value distinct: an identifier? (move it to dropped)' in text
+    result = run("benchmark", "validate", out)
+    assert result.exit_code == 0, result.output
+    bench = load_benchmark(out)
+    lines = result.output.splitlines()
+    assert lines[4] == f"  nhefs.csv.gz: 1629 rows, sha256 {bench.file_sha256[0]}"
+    test = bench.subset("test")
+    in_race1 = test.frame["race"] == 1
+    rows, positives = int(in_race1.sum()), int(test.y[in_race1.to_numpy()].sum())
+    row = next(line.split() for line in lines if line.startswith("test") and " race " in line
+               and line.split()[2] == "1")
+    assert row == ["test", "race", "1", str(rows), str(positives), str(rows - positives)]
+
+
+def test_validate_refuses_a_changed_data_file(tmp_path):
+    out = tmp_path / "b"
+    assert run("benchmark", "init", RESUME, "--id", "b", "--label", "received_callback", "--out", out).exit_code == 0
+    card = load_benchmark(out).card
+    shutil.copyfile(ROOT / "benchmarks/flchain-mayo/flchain.csv.gz", out / "resume.csv.gz")
+    result = run("benchmark", "validate", out)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {out}/benchmark.yaml:11: files[0].sha256: SHA-256 mismatch for "
+                                    f"{out}/resume.csv.gz: expected {card.files[0].sha256}, found ")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--label", "callback"], "--label: column 'callback' is not in the data; did you mean 'received_callback'?"),
+    (["--label", "race"], "--positive: label 'race' has values 'black', 'white'; give the value that counts "
+                          "as 1 with --positive"),
+    (["--label", "race", "--positive", "asian"],
+     "--positive: 'asian' does not occur in 'race' (values: 'black', 'white')"),
+    (["--label", "received_callback", "--id", "Bad Id"],
+     "--id: expected lower case letters, digits, '.', '_' or '-', starting with a letter or digit; "
+     "found 'Bad Id'"),
+])
+def test_init_refuses_bad_roles_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "x"
+    ident = [] if "--id" in args else ["--id", "x"]
+    result = run("benchmark", "init", RESUME, *ident, *args, "--out", out)
+    assert (result.exit_code, result.output) == (2, f"error: {message}\n")
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_init_removes_a_draft_that_does_not_load(tmp_path):
+    out = tmp_path / "x"
+    result = run("benchmark", "init", RESUME, "--id", "x", "--label", "received_callback",
+                 "--id-column", "job_ad_id", "--out", out)
+    assert result.exit_code == 2
+    assert result.output.startswith("error: the draft does not validate, so nothing was kept: "
+                                    f"{out}/benchmark.yaml:")
+    assert "id_column: expected unique ids in 'job_ad_id', found " in result.output
+    assert list(out.iterdir()) == []
+
+
+def test_init_does_not_overwrite(tmp_path):
+    out = tmp_path / "x"
+    out.mkdir()
+    (out / "README.md").write_text("mine")
+    result = run("benchmark", "init", RESUME, "--id", "x", "--label", "received_callback", "--out", out)
+    assert (result.exit_code, result.output) == (
+        2, f"error: {out}/README.md exists; expected a folder without it (nothing was written)\n")
+    assert sorted(p.name for p in out.iterdir()) == ["README.md"]
+    assert (out / "README.md").read_text() == "mine"
