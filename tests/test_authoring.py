@@ -129,3 +129,51 @@ def test_init_does_not_overwrite(tmp_path):
         2, f"error: {out}/README.md exists; expected a folder without it (nothing was written)\n")
     assert sorted(p.name for p in out.iterdir()) == ["README.md"]
     assert (out / "README.md").read_text() == "mine"
+
+
+def test_profile_init_for_a_shipped_benchmark_validates(tmp_path):
+    out = tmp_path / "p.yaml"
+    result = run("profile", "init", "--benchmark", "resume-audit-2004", "--sector", "hiring", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote {out}: replace every TODO, then run 'oversight profile validate {out}'\n"
+    text = out.read_text()
+    assert text.startswith("# yaml-language-server: $schema=./profile.schema.json\n")
+    assert "  sha256: 97560798cabdc67604fc5185e996f3fa224982ceb28f838eaa38c6c0405ae117   # pins" in text
+    assert run("profile", "validate", out).output == f"{out}: ok\n"
+    from harness.profile import load_profile
+    profile = load_profile(out).profile
+    assert profile.id == "hiring-resume-audit-2004" and profile.inference.bootstrap.unit == "cluster"
+    assert [r.id for r in profile.requirements] == [
+        "P1-sensitivity", "P2-specificity", "G-selection-race", "G-sensitivity-race", "G-impact-race",
+        "G-selection-gender", "G-sensitivity-gender", "G-impact-gender"]
+
+
+def test_profile_init_for_a_drafted_benchmark_folder_validates(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run("benchmark", "init", RESUME, "--id", "draft", "--label", "received_callback",
+               "--sensitive", "gender", "--out", "draft").exit_code == 0
+    result = run("profile", "init", "--benchmark", "draft", "--sector", "Public hiring")
+    assert result.exit_code == 0, result.output
+    (tmp_path / "p.yaml").write_text(result.output)
+    assert run("profile", "validate", "p.yaml").output == "p.yaml: ok\n"
+    assert 'id: "draft"   # a path, relative to where oversight runs' in result.output
+    assert "id: public-hiring-draft\n" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--benchmark", "resume-audit", "--sector", "x"], "unknown benchmark 'resume-audit': no benchmark.yaml in "
+     f"{ROOT / 'benchmarks/resume-audit'}; did you mean 'resume-audit-2004'? valid choices: flchain-mayo, "
+     "nass-cds-1997-2002, resume-audit-2004"),
+    (["--benchmark", "resume-audit-2004", "--sector", " "], "--sector: expected a sector name, found an empty string"),
+])
+def test_profile_init_refuses(args, message):
+    result = run("profile", "init", *args)
+    assert (result.exit_code, result.output) == (2, f"error: {message}\n")
+
+
+def test_profile_init_does_not_overwrite(tmp_path):
+    out = tmp_path / "p.yaml"
+    out.write_text("mine")
+    result = run("profile", "init", "--benchmark", "resume-audit-2004", "--sector", "hiring", "--out", out)
+    assert (result.exit_code, result.output) == (2, f"error: {out} exists; expected a new file (nothing was written)\n")
+    assert out.read_text() == "mine"

@@ -57,3 +57,28 @@ def schema(card: bool) -> int:
 
     emit(schema_text("card" if card else "profile").rstrip("\n"), code=0)
     return 0
+
+
+@profile.command("init")
+@click.option("--benchmark", "ref", required=True, help="A shipped benchmark id, a benchmark folder or its card.")
+@click.option("--sector", required=True, help="The sector the profile is for (e.g. health).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write to this file (never overwritten) "
+              "instead of printing.")
+@_guard
+def init(ref: str, sector: str, out: Path | None) -> int:
+    """A commented starting profile for a benchmark, checked as 'profile validate' checks it."""
+    from ..authoring.profile_init import init_profile
+
+    text = init_profile(ref, sector=sector)
+    if out is None:
+        emit(text.rstrip("\n"), code=0)
+        return 0
+    try:
+        with out.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise ProfileError(f"{out} exists; expected a new file (nothing was written)") from None
+    except OSError as exc:
+        raise ProfileError(f"cannot write {out}: {exc.strerror or exc}") from None
+    emit(f"wrote {out}: replace every TODO, then run 'oversight profile validate {out}'", code=0)
+    return 0
