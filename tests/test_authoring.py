@@ -177,3 +177,69 @@ def test_profile_init_does_not_overwrite(tmp_path):
     result = run("profile", "init", "--benchmark", "resume-audit-2004", "--sector", "hiring", "--out", out)
     assert (result.exit_code, result.output) == (2, f"error: {out} exists; expected a new file (nothing was written)\n")
     assert out.read_text() == "mine"
+
+
+HIRING = ROOT / "sector_profiles/hiring/hiring-aedt-v1.yaml"
+
+
+def _version_2(tmp_path: Path) -> Path:
+    text = HIRING.read_text()
+    text = text.replace("version: 1", "version: 2").replace("enforcement_from: 2027-01-22",
+                                                            "enforcement_from: 2027-07-01")
+    old_h3 = ("threshold: {min: 0.80}\n    rule: point\n    on_breach: flag\n"
+              "    significance: {test: auto, alpha: 0.05, small_n: 30}\n")
+    assert text.count(old_h3) >= 1
+    text = text.replace(old_h3, "threshold: {min: 0.85}\n    rule: bound\n    on_breach: fail\n"
+                                "    significance: {test: auto, alpha: 0.01, small_n: 30}\n", 1)
+    text = text.replace("    groups: [gender]\n    references: [\"6 RCNY §5-301(b)\"]",
+                        "    groups: [gender, race]\n    references: [\"6 RCNY §5-301(b)\"]", 1)
+    start = text.index("  - id: H1-sex-race\n")
+    text = text[:start] + text[text.index("  - id: H3-sex\n"):]
+    notes = text.index("\nnotes:") + 1
+    text = (text[:notes] + "  - id: H9-auroc\n    title: Discrimination\n    metric: auroc\n"
+            "    threshold: {min: 0.7}\n    rule: bound\n" + text[notes:])
+    path = tmp_path / "hiring-aedt-v2.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_profile_diff_lists_each_change_by_requirement(tmp_path):
+    new = _version_2(tmp_path)
+    result = run("profile", "diff", HIRING, new)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "profile hiring-aedt version 1 -> hiring-aedt version 2: 9 change(s)",
+        "profile",
+        "  version [version]: 1 -> 2",
+        "  enforcement_from [dates]: 2027-01-22 -> 2027-07-01",
+        "requirement H1-sex",
+        '  groups [groups]: ["gender"] -> ["gender", "race"]',
+        "requirement H3-sex",
+        "  threshold [threshold]: min 0.8 -> min 0.85",
+        "  rule [rule]: point -> bound",
+        "  on_breach [rule]: flag -> fail",
+        "  significance.alpha [rule]: 0.05 -> 0.01",
+        "requirement H9-auroc",
+        "  added: auroc min 0.7 (bound, on breach fail)",
+        "requirement H1-sex-race",
+        "  removed: selection_rate by gender, race reported",
+    ]
+
+
+def test_profile_diff_json_and_no_changes(tmp_path):
+    import json
+    data = json.loads(run("profile", "diff", HIRING, _version_2(tmp_path), "--format", "json").output)
+    assert data["old"] == {"id": "hiring-aedt", "version": 1} and data["new"]["version"] == 2
+    assert {"requirement": "H3-sex", "field": "threshold", "kind": "threshold", "old": "min 0.8",
+            "new": "min 0.85"} in data["changes"]
+    same = run("profile", "diff", HIRING, HIRING)
+    assert (same.exit_code, same.output) == (0, "profile hiring-aedt version 1 -> hiring-aedt version 1: no changes\n")
+
+
+def test_profile_diff_refuses_an_invalid_profile(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(HIRING.read_text().replace("rule: point", "rule: pointy", 1))
+    result = run("profile", "diff", HIRING, bad)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: {bad}: 1 problem(s)\n{bad}:")
+    assert "requirements[3].rule: Input should be 'point', 'bound' or 'dual', found 'pointy'" in result.output

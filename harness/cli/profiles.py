@@ -82,3 +82,18 @@ def init(ref: str, sector: str, out: Path | None) -> int:
         raise ProfileError(f"cannot write {out}: {exc.strerror or exc}") from None
     emit(f"wrote {out}: replace every TODO, then run 'oversight profile validate {out}'", code=0)
     return 0
+
+
+@profile.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_guard
+def diff(old: Path, new: Path, fmt: str) -> int:
+    """What changed from OLD to NEW, requirement by requirement (thresholds, rules, groups, dates, pin, ...)."""
+    from ..authoring.profile_diff import diff_profiles, render
+    from ..profile import load_profile
+
+    before, after = load_profile(old).profile, load_profile(new).profile
+    emit(render(before, after, diff_profiles(before, after), fmt).rstrip("\n"), code=0)
+    return 0
