@@ -96,12 +96,18 @@ _LIMITS = (("minimum", ">= {}"), ("exclusiveMinimum", "> {}"), ("maximum", "<= {
            ("minItems", "at least {} items"), ("maxItems", "at most {} items"), ("pattern", "matches `{}`"))
 
 
+def _limit(key: str, value: Any, text: str) -> str:
+    if value == 1 and key == "minLength":
+        return "not empty"
+    return text.format(value).replace("at least 1 items", "at least 1 item")
+
+
 def _allowed(node: dict[str, Any]) -> str:
     parts: list[str] = []
     for option in [node, *node.get("anyOf", [])]:
         if "enum" in option:
             parts.append(", ".join(f"`{v}`" for v in option["enum"]))
-        parts += [text.format(option[key]) for key, text in _LIMITS if key in option]
+        parts += [_limit(key, option[key], text) for key, text in _LIMITS if key in option]
     return "; ".join(parts)
 
 
