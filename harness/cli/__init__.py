@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from .audit import verify
+from .benchmarks import benchmark
 from .compare import compare, diff
 from .keys import keys
 from .profiles import profile
@@ -25,5 +26,5 @@ def main() -> None:
     """Performance-based oversight: evaluate AI systems against sector profiles."""
 
 
-for command in (run, demo, sync, profile, verify, keys, compare, diff):
+for command in (run, demo, sync, profile, benchmark, verify, keys, compare, diff):
     main.add_command(command)
