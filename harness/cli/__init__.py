@@ -12,6 +12,7 @@ import click
 from .audit import verify
 from .compare import compare, diff
 from .keys import keys
+from .planning import plan
 from .profiles import profile
 from .runs import demo, run
 from .sync import sync
@@ -25,5 +26,6 @@ def main() -> None:
     """Performance-based oversight: evaluate AI systems against sector profiles."""
 
 
+profile.add_command(plan)
 for command in (run, demo, sync, profile, verify, keys, compare, diff):
     main.add_command(command)
