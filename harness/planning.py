@@ -10,8 +10,10 @@ Exact: a proportion whose denominator is fixed by the labels (rows, positives or
 with a Clopper-Pearson or Wilson interval: the count is binomial, and every count's
 interval and judgement are summed with its probability. Impact ratios with a significance
 test: the group and reference counts are simulated (seeded, ``SIMULATIONS`` benchmarks) and
-each is judged with the harness's own tests. Other metrics (scores, counts, bootstrap
-intervals, model-dependent denominators such as PPV) are listed as not planned.
+each is judged with the harness's own tests (``planning_power``). AUROC: simulated benchmarks
+measured with the harness's own bootstrap (``planning_sim``). Other metrics (calibration and
+other scores, counts, regression errors, bootstrap intervals of proportions, weighted rows,
+denominators the model decides such as PPV's) are listed as not planned, with the reason.
 """
 
 from __future__ import annotations
@@ -160,7 +162,7 @@ def group_sizes(plan: Plan, columns: list[str]) -> pd.DataFrame:
     label = label_values(plan.benchmark.card, plan.benchmark.frame)
     frame = pd.DataFrame({"positives": label.astype(np.int64)})
     if not columns:
-        frame["group"] = "overall"
+        frame["group"] = "all"  # as the measurements name the whole split
     else:
         parts = plan.groups[columns].reset_index(drop=True)
         known = parts.notna().all(axis=1).to_numpy()
@@ -174,7 +176,8 @@ def group_sizes(plan: Plan, columns: list[str]) -> pd.DataFrame:
 def plan_requirements(plan: Plan, *, assume: dict[str, float] | None = None,
                       margin: float = MARGIN) -> list[PlannedGroup]:
     """Every requirement's groups, planned as the module docstring says."""
-    from .planning_power import plan_ratio  # the simulated half, kept in its own module
+    from .planning_power import plan_ratio  # the simulated parts, kept in their own modules
+    from .planning_sim import plan_auroc
 
     assume = assume or {}
     out: list[PlannedGroup] = []
@@ -183,6 +186,8 @@ def plan_requirements(plan: Plan, *, assume: dict[str, float] | None = None,
         assumed = assume.get(req.id, default_assumption(req, margin))
         if req.metric in RELATIVE:
             out += plan_ratio(plan.profile, req, sizes, assumed, seed_path=(i,))
+        elif req.metric == "auroc" and not req.weighted:
+            out += plan_auroc(plan, req, sizes, assumed, seed_path=(i,))
         else:
             out += [_plan_plain(plan.profile, req, row, assumed) for row in sizes.itertuples(index=False)]
     return out
