@@ -57,8 +57,8 @@ class PlannedGroup:
     threshold: str
     group: str
     rows: int
-    positives: int
-    negatives: int
+    positives: int | None  # None for regression (no positive class)
+    negatives: int | None
     denominator: str  # what the metric's size counts: rows, positives or negatives
     size: int
     method: str  # exact_binomial, simulation, not_planned
@@ -117,7 +117,7 @@ def interval_method(profile: Profile, req: Requirement) -> str:
     return req.interval or profile.inference.interval or ("bootstrap_percentile" if clustered else "clopper_pearson")
 
 
-def binomial_outlook(req: Requirement, *, size: int, support: tuple[int, int, int], p: float, confidence: float,
+def binomial_outlook(req: Requirement, *, size: int, support: tuple[int, float, float], p: float, confidence: float,
                      method: str) -> tuple[float, float]:
     """(expected interval width, probability of 'pass') when the count is Binomial(size, p).
 
@@ -134,7 +134,7 @@ def binomial_outlook(req: Requirement, *, size: int, support: tuple[int, int, in
     return float(np.sum(pmf * (hi - lo)) / pmf.sum()), float(np.sum(pmf[passed]) / pmf.sum())
 
 
-def never_passes(req: Requirement, *, size: int, denominator: str, support: tuple[int, int, int],
+def never_passes(req: Requirement, *, size: int, denominator: str, support: tuple[int, float, float],
                  confidence: float, method: str) -> str:
     """Why no system can pass this group at its size (empty when one can)."""
     rows, pos, neg = support
@@ -170,6 +170,8 @@ def group_sizes(plan: Plan, columns: list[str]) -> pd.DataFrame:
         frame["group"] = parts[known].astype(str).agg(_SEP.join, axis=1).to_numpy()
     out = frame.groupby("group", sort=True)["positives"].agg(rows="size", positives="sum").reset_index()
     out["negatives"] = out["rows"] - out["positives"]
+    if plan.profile.task == "regression":  # no positive class: NaN, as the measurements give it
+        out[["positives", "negatives"]] = math.nan
     return out
 
 
@@ -196,8 +198,12 @@ def plan_requirements(plan: Plan, *, assume: dict[str, float] | None = None,
 def _base(req: Requirement, row: object, denominator: str, size: int) -> dict[str, object]:
     return dict(requirement=req.id, metric=req.metric if req.of is None else f"{req.metric} of {req.of}",
                 rule=req.rule, threshold=req.threshold.text() if req.threshold else "", group=row.group,
-                rows=int(row.rows), positives=int(row.positives), negatives=int(row.negatives),
+                rows=int(row.rows), positives=_count(row.positives), negatives=_count(row.negatives),
                 denominator=denominator, size=size)
+
+
+def _count(x: float) -> int | None:
+    return None if math.isnan(x) else int(x)
 
 
 def _plan_plain(profile: Profile, req: Requirement, row: object, assumed: float) -> PlannedGroup:
@@ -209,7 +215,7 @@ def _plan_plain(profile: Profile, req: Requirement, row: object, assumed: float)
         shown = denominator or "rows"
         return PlannedGroup(**_base(req, row, shown, int(getattr(row, shown))), method="not_planned", note=why)
     size = int(getattr(row, denominator))
-    support = (int(row.rows), int(row.positives), int(row.negatives))
+    support = (int(row.rows), row.positives, row.negatives)  # NaN for regression: no support to check
     conf = profile.inference.confidence
     note = never_passes(req, size=size, denominator=denominator, support=support, confidence=conf, method=method)
     if size == 0:
@@ -235,7 +241,7 @@ def _unplannable(req: Requirement, kind: str, denominator: str, method: str) -> 
 
 
 def ratio_power(req: Requirement, *, ratio: float, reference_rate: float, n_group: int, n_ref: int,
-                support: tuple[int, int, int], rng_seed: tuple[int, ...]) -> tuple[float, float]:
+                support: tuple[int, float, float], rng_seed: tuple[int, ...]) -> tuple[float, float]:
     """(probability of a flag or fail, probability of a pass) for a true impact ratio, by simulation.
 
     Both counts are binomial; each simulated pair is judged with the harness's own test (Fisher's

@@ -47,7 +47,7 @@ def plan_ratio(profile: Profile, req: Requirement, sizes: pd.DataFrame, assumed:
         rate = ref.positives / ref.rows if req.base_metric == "selection_rate" and ref.rows else 0.5
         seed = (profile.inference.bootstrap.seed, *seed_path, g)
         kwargs = dict(reference_rate=rate, n_group=size, n_ref=n_ref,
-                      support=(int(row.rows), int(row.positives), int(row.negatives)), rng_seed=seed)
+                      support=(int(row.rows), row.positives, row.negatives), rng_seed=seed)
         if size == 0 or n_ref == 0 or rate == 0:
             out.append(PlannedGroup(**base, method="not_planned", note="no rows in the group's or the reference's "
                                     "denominator, or a reference rate of 0"))
