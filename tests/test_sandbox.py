@@ -65,10 +65,14 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _left_behind() -> list[psutil.Process]:
+    """This session's leftovers only: its detached sleepers, and model processes that are its
+    descendants or orphans (another test session's live sandboxes are not ours to judge or kill)."""
+    mine = {child.pid for child in psutil.Process().children(recursive=True)}
     found = []
-    for process in psutil.process_iter(["cmdline"]):
+    for process in psutil.process_iter(["cmdline", "ppid"]):
         line = " ".join(process.info["cmdline"] or [])
-        if hostile.MARK in line or "oversight/child.py" in line or "sandbox/child.py" in line:
+        model = "oversight/child.py" in line or "sandbox/child.py" in line
+        if hostile.MARK in line or (model and (process.pid in mine or process.info["ppid"] == 1)):
             found.append(process)
     return found
 
