@@ -66,6 +66,7 @@ def _header(view: ReportView) -> list[str]:
         "",
         f"**Overall verdict: {_text(view.verdict_label.upper())}**",
         "",
+        *([f"**Exploratory:** {_text(view.exploratory)}", ""] if view.exploratory else []),
         f"- Policy status: {_text(policy)}",
         f"- Evaluated as of: {_text(view.as_of)}",
         f"- Profile SHA-256: {_code(view.profile_sha256) or fmt.NOT_RECORDED}",

@@ -163,6 +163,7 @@ class ReportView:
     created_at: str
     manifest_sha256: str
     profile_sha256: str = ""
+    exploratory: str = ""  # why the run is not evidence; "" when it judged the profile's split
 
 
 def build_view(
@@ -193,7 +194,14 @@ def build_view(
         created_at=str(summary.get("created_at", "")),
         manifest_sha256=str(summary.get("manifest_sha256", "")),
         profile_sha256=str(profile.get("sha256", "")),
+        exploratory=_exploratory(summary.get("conformance")),
     )
+
+
+def _exploratory(conformance: object) -> str:
+    if not isinstance(conformance, Mapping) or conformance.get("conformant", True):
+        return ""
+    return str(conformance.get("reason", "exploratory run, not evidence"))
 
 
 def _ci_label(confidence: object) -> str:
