@@ -301,8 +301,10 @@ METRICS: dict[str, Metric] = _table()
 
 # Metrics of one group relative to the others of its family, built on a base metric.
 RELATIVE: dict[str, str] = {
-    "impact_ratio": "base value of the group / highest base value in the family",
-    "difference": "distance of the group's base value from the best group's (>= 0)",
+    "impact_ratio": "the group's base value over the best group's, or the best over the group's when lower "
+                    "is better (<= 1; the best group is the highest, or the lowest when lower is better)",
+    "difference": "distance of the group's base value from the best group's in the base metric's "
+                  "direction (>= 0)",
 }
 
 

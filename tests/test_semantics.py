@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from harness.benchmark import load_benchmark
 from harness.cli import main
 from harness.evidence.tracking import expected_run
+from harness.measurements import measure
+from harness.profile import Profile, parse_profile
+from harness.resampling import katz_log_ratio
+from harness.stats import build_atoms
 
 ROOT = Path(__file__).resolve().parents[1]
 HIRING = str(ROOT / "sector_profiles/hiring/hiring-aedt-v1.yaml")
@@ -67,3 +73,66 @@ def test_the_profiles_split_is_conformant(tmp_path):
     assert (doc["conformant"], doc["conformance_reason"]) == (True, None)
     assert summary["conformance"] == {"conformant": True, "profile_split": "test", "reason": ""}
     assert "Exploratory" not in (bundle / "report.md").read_text()
+
+
+# --- between-group metrics follow the base metric's direction ---------------------------------
+
+def _profile(requirements: list[dict], **extra: object) -> Profile:
+    data = {
+        "id": "semantics", "version": 1, "title": "t", "sector": "t", "authority": "t", "legal_basis": ["t"],
+        "effective_from": "2026-01-01", "enforcement_from": "2026-01-01",
+        "benchmark": {"id": "none", "sha256": "0" * 64}, "task": "binary_classification",
+        "inference": {"bootstrap": {"replicates": 100, "seed": 3}}, "requirements": requirements, **extra,
+    }
+    return parse_profile(yaml.safe_dump(data, sort_keys=False))
+
+
+def _rows() -> pd.DataFrame:
+    """Four groups whose false positive rates are 0.1, 0.25, 0.4 and 0 (label 0 rows only matter)."""
+    parts = []
+    for group, fp, negatives, positives in (("a", 4, 40, 30), ("b", 10, 40, 30), ("c", 16, 40, 30),
+                                            ("z", 0, 40, 30)):
+        y = [0] * negatives + [1] * positives
+        d = [1] * fp + [0] * (negatives - fp) + [1] * (positives // 2) + [0] * (positives - positives // 2)
+        parts.append(pd.DataFrame({"g": group, "y": y, "d": d}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _measure(profile: Profile, rows: pd.DataFrame) -> pd.DataFrame:
+    table = build_atoms(rows[["g"]], rows["y"].to_numpy(), rows["d"].to_numpy())
+    return measure(profile, table)[0].set_index("group")
+
+
+@pytest.mark.parametrize("drop", [[], ["z"]], ids=["with-a-zero-rate", "without"])
+def test_impact_ratio_and_difference_of_a_lower_is_better_metric(drop):
+    rows = _rows()
+    rows = rows[~rows["g"].isin(drop)]
+    neg = rows[rows["y"] == 0]
+    fpr = neg.groupby("g")["d"].mean()  # independent: the share of negatives decided 1
+    best = fpr.min()
+    ratio = pd.Series({g: 1.0 if v == 0 else best / v for g, v in fpr.items()})
+    gap = fpr - best
+    m = _measure(_profile([{"id": "IR", "title": "t", "metric": "impact_ratio", "of": "fpr", "groups": ["g"]},
+                           {"id": "D", "title": "t", "metric": "difference", "of": "fpr", "groups": ["g"]}]), rows)
+    ir, d = m[m["requirement"] == "IR"], m[m["requirement"] == "D"]
+    np.testing.assert_allclose(ir.loc[fpr.index, "value"], ratio.loc[fpr.index], atol=1e-12)
+    np.testing.assert_allclose(d.loc[fpr.index, "value"], gap.loc[fpr.index], atol=1e-12)
+    assert set(ir["reference_group"]) == set(d["reference_group"]) == {fpr.idxmin()}
+    assert (ir["ci_high"] <= 1.0).all() and (ir["ci_low"] <= ir["value"] + 1e-12).all()
+
+
+def test_impact_ratio_of_a_higher_is_better_metric_divides_by_the_highest():
+    rows = _rows()
+    rate = rows.groupby("g")["d"].mean()
+    m = _measure(_profile([{"id": "IR", "title": "t", "metric": "impact_ratio", "groups": ["g"]}]), rows)
+    np.testing.assert_allclose(m.loc[rate.index, "value"], rate / rate.max(), atol=1e-12)
+    assert set(m["reference_group"]) == {rate.idxmax()}
+
+
+def test_katz_interval_of_a_lower_is_better_ratio_is_the_best_over_the_group():
+    rows = _rows()
+    rows = rows[rows["g"] != "z"]
+    m = _measure(_profile([{"id": "IR", "title": "t", "metric": "impact_ratio", "of": "fpr", "groups": ["g"],
+                            "interval": "katz_log"}]), rows)
+    lo, hi = katz_log_ratio(4, 40, 16, 40, 0.95)  # group c against the best other group, a
+    assert (m.loc["c", "ci_low"], m.loc["c", "ci_high"]) == pytest.approx((lo, min(hi, 1.0)))
