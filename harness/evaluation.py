@@ -364,6 +364,7 @@ def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: P
         "benchmark": {"id": subject.benchmark_id, "sha256": subject.sha256, "split": subject.split,
                       "rows": int(subject.rows)},
         "conformance": conformance(p.benchmark.split, subject.split),
+        "favourable_decision": p.favourable_decision,
         "model": {"kind": src["kind"], "uri": src.get("uri", ""), "fingerprint": src.get("fingerprint", ""),
                   "sha256": src.get("sha256", ""), "sandbox": subject.sandbox},
         "confidence": p.inference.confidence,

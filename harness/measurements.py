@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ProfileError
-from .metrics import METRICS, RELATIVE, Cells, Metric
+from .metrics import METRICS, RELATIVE, Cells, Metric, base_metric
 from .profile import Profile, Requirement
 from .resampling import (
     bca_interval,
@@ -215,7 +215,7 @@ def _comparators(base: np.ndarray, eligible: np.ndarray, metric: str, direction:
 
 
 def _interval_method(profile: Profile, req: Requirement) -> str:
-    base = METRICS[req.base_metric]
+    base = base_metric(req.base_metric, favourable_decision=profile.favourable_decision)
     analytic_ok = base.kind == "proportion" and req.metric not in RELATIVE and not req.weighted
     clustered = profile.inference.bootstrap.unit == "cluster"
     analytic_default = profile.inference.interval or ("bootstrap_percentile" if clustered else "clopper_pearson")
@@ -244,7 +244,7 @@ def _view(profile: Profile, req: Requirement, table: AtomTable, cache: dict) -> 
         cache[key] = family_cells(table, req.groups)
     gc = cache[key]
     counted = _cells(table, gc, table.count, weighted=False, score=False, tolerance=req.tolerance)
-    base = METRICS[req.base_metric]
+    base = base_metric(req.base_metric, favourable_decision=profile.favourable_decision)
     view = View(req, gc, base, req.weighted, _interval_method(profile, req), counted,
                 np.ones(gc.n_groups, dtype=bool), np.full(gc.n_groups, -1, dtype=np.int64))
     view.eligible = view.n / max(1.0, float(view.n.sum())) >= req.exclude_below_share

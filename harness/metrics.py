@@ -24,7 +24,7 @@ from typing import Callable, Literal
 
 import numpy as np
 
-__all__ = ["Cells", "METRICS", "MOMENTS", "Metric", "RELATIVE", "metric_names", "value_range"]
+__all__ = ["Cells", "METRICS", "MOMENTS", "Metric", "RELATIVE", "base_metric", "metric_names", "value_range"]
 
 Direction = Literal["higher", "lower", "none"]
 Kind = Literal["proportion", "count", "score"]
@@ -298,6 +298,16 @@ def _table() -> dict[str, Metric]:
 
 
 METRICS: dict[str, Metric] = _table()
+
+# The selection rate when decision 0 is the favourable one: the share of rows decided 0.
+_SELECTED_AT_ZERO = _proportion("selection_rate", "Selection rate (decision 0 is favourable)", "none",
+                                lambda c: _tn(c) + _fn(c), _all)
+
+
+def base_metric(name: str, *, favourable_decision: int = 1) -> Metric:
+    """The metric a requirement measures; a selection rate counts the profile's favourable decision."""
+    return _SELECTED_AT_ZERO if name == "selection_rate" and favourable_decision == 0 else METRICS[name]
+
 
 # Metrics of one group relative to the others of its family, built on a base metric.
 RELATIVE: dict[str, str] = {

@@ -81,6 +81,7 @@ def evaluation_json(result: Evaluation) -> dict[str, Any]:
         "verdict": result.verdict,
         "conformant": not _exploratory(result.summary),
         "conformance_reason": _exploratory(result.summary) or None,
+        "favourable_decision": result.summary.get("favourable_decision", 1),
         "policy_status": result.policy_status,
         "policy": {"as_of": result.policy.as_of.isoformat(), "message": result.policy.message},
         "profile": result.summary["profile"],

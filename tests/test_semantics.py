@@ -136,3 +136,29 @@ def test_katz_interval_of_a_lower_is_better_ratio_is_the_best_over_the_group():
                             "interval": "katz_log"}]), rows)
     lo, hi = katz_log_ratio(4, 40, 16, 40, 0.95)  # group c against the best other group, a
     assert (m.loc["c", "ci_low"], m.loc["c", "ci_high"]) == pytest.approx((lo, min(hi, 1.0)))
+
+
+# --- favourable_decision ----------------------------------------------------------------------
+
+def test_selection_rates_count_the_favourable_decision():
+    rows = _rows()
+    reqs = [{"id": "SR", "title": "t", "metric": "selection_rate", "groups": ["g"]},
+            {"id": "IR", "title": "t", "metric": "impact_ratio", "groups": ["g"],
+             "significance": {"test": "fisher"}},
+            {"id": "F", "title": "t", "metric": "fpr", "groups": ["g"]}]
+    adverse = _measure(_profile(reqs, favourable_decision=0), rows)
+    usual = _measure(_profile(reqs), rows)
+    released = 1 - rows.groupby("g")["d"].mean()  # independent: the share decided 0, the favourable outcome
+    sr, ir = adverse[adverse["requirement"] == "SR"], adverse[adverse["requirement"] == "IR"]
+    np.testing.assert_allclose(sr.loc[released.index, "value"], released, atol=1e-12)
+    np.testing.assert_allclose(ir.loc[released.index, "value"], released / released.max(), atol=1e-12)
+    assert set(ir["reference_group"]) == {"z"}  # the group released most often
+    pd.testing.assert_frame_equal(adverse[adverse["requirement"] == "F"], usual[usual["requirement"] == "F"])
+
+
+def test_the_report_says_which_outcome_is_favourable(exploratory):
+    _, _, bundle = exploratory
+    line = "Favourable outcome: decision 1 (selection rates and impact ratios count decision 1)"
+    assert json.loads((bundle / "summary.json").read_text())["favourable_decision"] == 1
+    assert f"- {line}" in (bundle / "report.md").read_text()
+    assert "<dt>Favourable outcome</dt>\n    <dd>decision 1 (selection" in (bundle / "report.html").read_text()

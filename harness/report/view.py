@@ -164,6 +164,7 @@ class ReportView:
     manifest_sha256: str
     profile_sha256: str = ""
     exploratory: str = ""  # why the run is not evidence; "" when it judged the profile's split
+    favourable: str = ""  # which decision benefits the person, as selection rates count it
 
 
 def build_view(
@@ -195,7 +196,14 @@ def build_view(
         manifest_sha256=str(summary.get("manifest_sha256", "")),
         profile_sha256=str(profile.get("sha256", "")),
         exploratory=_exploratory(summary.get("conformance")),
+        favourable=_favourable(summary.get("favourable_decision")),
     )
+
+
+def _favourable(decision: object) -> str:
+    if decision not in (0, 1):
+        return ""
+    return f"decision {decision} (selection rates and impact ratios count decision {decision})"
 
 
 def _exploratory(conformance: object) -> str:
