@@ -24,7 +24,7 @@ from typing import Callable, Literal
 
 import numpy as np
 
-__all__ = ["Cells", "METRICS", "MOMENTS", "Metric", "RELATIVE", "base_metric", "metric_names", "value_range"]
+__all__ = ["CALIBRATION", "Cells", "METRICS", "MOMENTS", "Metric", "RELATIVE", "base_metric", "metric_names", "value_range"]
 
 Direction = Literal["higher", "lower", "none"]
 Kind = Literal["proportion", "count", "score"]
@@ -298,6 +298,9 @@ def _table() -> dict[str, Metric]:
 
 
 METRICS: dict[str, Metric] = _table()
+
+# Metrics that read a score as the probability of the label: meaningless on a rank score.
+CALIBRATION = frozenset({"brier", "ece", "oe_ratio", "calibration_slope", "calibration_intercept"})
 
 # The selection rate when decision 0 is the favourable one: the share of rows decided 0.
 _SELECTED_AT_ZERO = _proportion("selection_rate", "Selection rate (decision 0 is favourable)", "none",

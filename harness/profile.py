@@ -281,6 +281,9 @@ class Profile(_Frozen):
     # The decision that benefits the person (1 in hiring, 0 where 1 detains, flags or denies):
     # selection rates, their impact ratios and the four-fifths rule count this outcome.
     favourable_decision: Decision = 1
+    # What a model's score is: a probability of the label, or only an order of the rows (a risk
+    # points scale, a raw margin). Calibration metrics need probabilities; AUROC does not.
+    score: Literal["probability", "rank"] = "probability"
     notes: str = ""
 
     def requirement(self, rid: str) -> Requirement:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from harness.benchmark import load_benchmark
 from harness.cli import main
+from harness.errors import ProfileError
 from harness.evidence.tracking import expected_run
 from harness.measurements import measure
 from harness.profile import Profile, parse_profile
@@ -162,3 +163,19 @@ def test_the_report_says_which_outcome_is_favourable(exploratory):
     assert json.loads((bundle / "summary.json").read_text())["favourable_decision"] == 1
     assert f"- {line}" in (bundle / "report.md").read_text()
     assert "<dt>Favourable outcome</dt>\n    <dd>decision 1 (selection" in (bundle / "report.html").read_text()
+
+
+# --- score: probability | rank ----------------------------------------------------------------
+
+def test_rank_scores_are_measured_by_ranking_metrics_only():
+    rows = _rows()
+    rows["s"] = rows["d"] * 5.0 + rows["y"] * 2.0  # a points scale, not a probability
+    reqs = [{"id": "A", "title": "t", "metric": "auroc", "groups": ["g"]},
+            {"id": "P", "title": "t", "metric": "average_precision", "groups": ["g"]}]
+    table = build_atoms(rows[["g"]], rows["y"].to_numpy(), rows["d"].to_numpy(), score=rows["s"].to_numpy())
+    ranked = measure(_profile(reqs, score="rank", inference={"bootstrap": {"replicates": 100, "seed": 3},
+                                                             "score_range": [0.0, 7.0]}), table)[0]
+    assert ranked["value"].notna().all()
+    with pytest.raises(ProfileError, match=r"<profile>:\d+: requirements\[0\]\.metric: metric 'brier' reads scores "
+                                           r"as probabilities, but the profile's score is 'rank'"):
+        _profile([{"id": "B", "title": "t", "metric": "brier"}], score="rank")
