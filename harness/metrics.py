@@ -24,7 +24,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
-__all__ = ["CALIBRATION", "Cells", "METRICS", "MOMENTS", "Metric", "RELATIVE", "base_metric", "metric_names", "value_range"]
+__all__ = ["CALIBRATION", "Cells", "METRICS", "MOMENTS", "Metric", "RELATIVE", "base_metric", "metric_names",
+           "value_range"]
 
 Direction = Literal["higher", "lower", "none"]
 Kind = Literal["proportion", "count", "score"]

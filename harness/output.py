@@ -33,7 +33,8 @@ def verdict_table(result: Evaluation) -> str:
     exploratory = _exploratory(s)
     header = [
         f"{p['title']}  [{p['id']} v{p['version']}, {p['authority']}]",
-        f"verdict: {result.verdict.upper().replace('_', '-')}{' (EXPLORATORY)' if exploratory else ''}   policy: {result.policy_status} "
+        f"verdict: {result.verdict.upper().replace('_', '-')}{' (EXPLORATORY)' if exploratory else ''}   "
+        f"policy: {result.policy_status} "
         f"({result.policy.message}; as of {result.policy.as_of})",
         f"benchmark {s['benchmark']['id']} ({s['benchmark']['split']}, {s['benchmark']['rows']:,} rows)   "
         f"model {s['model']['kind']} {s['model']['fingerprint'][:12]}",
