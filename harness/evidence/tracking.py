@@ -111,6 +111,7 @@ def _tags(summary: dict[str, Any], manifest_sha256: str) -> dict[str, str]:
         "oversight.benchmark_id": summary["benchmark"]["id"],
         "oversight.benchmark_sha256": summary["benchmark"]["sha256"],
         "oversight.split": summary["benchmark"]["split"],
+        "oversight.conformant": str(summary["conformance"]["conformant"]).lower(),
         "oversight.model_kind": summary["model"]["kind"],
         "oversight.model_fingerprint": summary["model"]["fingerprint"],
         "oversight.manifest_sha256": manifest_sha256,
