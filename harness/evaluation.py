@@ -345,6 +345,15 @@ def _threshold_text(req: Any) -> str:
     return f"{text} (bound goal {req.null_threshold:g})" if req.rule == "dual" else text
 
 
+def conformance(profile_split: str, judged_split: str) -> dict[str, Any]:
+    """Whether a run judged the rows the profile's thresholds were set on; any other split is exploratory."""
+    if judged_split == profile_split:
+        return {"conformant": True, "profile_split": profile_split, "reason": ""}
+    return {"conformant": False, "profile_split": profile_split,
+            "reason": f"exploratory run, not evidence: it judged the {judged_split!r} split, "
+                      f"but the profile judges the {profile_split!r} split"}
+
+
 def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: PolicyClock) -> dict[str, Any]:
     p = loaded.profile
     src = subject.source
@@ -357,6 +366,8 @@ def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: P
         "policy": {"status": clock.status, "as_of": clock.as_of.isoformat(), "message": clock.message},
         "benchmark": {"id": subject.benchmark_id, "sha256": subject.sha256, "split": subject.split,
                       "rows": int(subject.rows)},
+        "conformance": conformance(p.benchmark.split, subject.split),
+        "favourable_decision": p.favourable_decision,
         "model": {"kind": src["kind"], "uri": src.get("uri", ""), "fingerprint": src.get("fingerprint", ""),
                   "sha256": src.get("sha256", ""), "sandbox": subject.sandbox},
         "confidence": p.inference.confidence,

@@ -4,9 +4,13 @@ One atom table serves all requirements; one stream of bootstrap replicates serve
 every metric that needs one, so measurements of different families come from the
 same resampled benchmarks and a rerun with the same seed is identical bit for bit.
 
-Relative metrics. A group's impact ratio is its rate over the highest rate of the
-*other* eligible groups, capped at 1 (so the top group's ratio is 1 and every other
-group's is its rate over the top rate: the usual definition). The comparator of each
+Relative metrics follow the base metric's direction: each group is compared with the best
+*other* eligible group in that metric's own direction (the highest rate of a higher-is-better
+metric, the lowest of a lower-is-better one such as fpr, fnr or brier). A group's impact ratio
+is the smaller of the two values over the larger, so 1 is parity and lower is worse either way:
+its rate over the best rate (higher is better), or the best rate over its own (lower is
+better; a group at 0 is at the best value, ratio 1), capped at 1; its difference is the
+distance from the best value, floored at 0. The comparator of each
 group is fixed from the benchmark itself; intervals (bootstrap or Katz) are computed
 for the uncapped ratio against that fixed comparator and then capped. Re-choosing the
 highest group inside every replicate would bias the interval downward when two groups
@@ -41,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ProfileError
-from .metrics import METRICS, RELATIVE, Cells, Metric
+from .metrics import METRICS, RELATIVE, Cells, Metric, base_metric
 from .profile import Profile, Requirement
 from .resampling import (
     bca_interval,
@@ -162,12 +166,9 @@ def _relative(metric: str, base: np.ndarray, eligible: np.ndarray, direction: st
         return base
     masked = np.where(eligible, base, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if metric == "impact_ratio":
-            top = np.nanmax(masked, axis=-1, keepdims=True) if eligible.any() else np.nan
-            out = np.where(top > 0, base / np.where(top > 0, top, 1), np.nan)
-        else:
-            best = np.nanmin if direction == "lower" else np.nanmax
-            out = np.abs(base - best(masked, axis=-1, keepdims=True))
+        best = np.nanmin if direction == "lower" else np.nanmax
+        top = best(masked, axis=-1, keepdims=True) if eligible.any() else np.nan
+        out = _ratio(base, top, direction) if metric == "impact_ratio" else np.abs(base - top)
     return np.where(eligible, out, np.nan)
 
 
@@ -178,12 +179,19 @@ def _against(metric: str, base: np.ndarray, comparator: np.ndarray, eligible: np
     ref = base[..., np.where(ok, comparator, 0)]
     with np.errstate(invalid="ignore", divide="ignore"):
         if metric == "impact_ratio":
-            out = np.where(ref > 0, base / np.where(ref > 0, ref, 1), np.nan)
+            out = _ratio(base, ref, direction)
         elif direction == "lower":
             out = base - ref
         else:
             out = ref - base
     return np.where(ok, out, np.nan)
+
+
+def _ratio(base: np.ndarray, ref: np.ndarray, direction: str) -> np.ndarray:
+    """A group's value against its comparator's, oriented so that below 1 means worse than the comparator."""
+    if direction == "lower":
+        return np.where(base > 0, ref / np.where(base > 0, base, 1), np.where(base == 0, 1.0, np.nan))
+    return np.where(ref > 0, base / np.where(ref > 0, ref, 1), np.nan)
 
 
 def _cap(metric: str, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -193,10 +201,10 @@ def _cap(metric: str, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def _comparators(base: np.ndarray, eligible: np.ndarray, metric: str, direction: str) -> np.ndarray:
-    """Per group, the best other eligible group (highest rate; lowest for a lower-is-better gap)."""
+    """Per group, the best other eligible group in the base metric's direction (lowest when lower is better)."""
     ok = eligible & np.isfinite(base)
     out = np.full(base.shape, -1, dtype=np.int64)
-    lowest = metric == "difference" and direction == "lower"
+    lowest = direction == "lower"
     for g in range(base.size):
         others = ok.copy()
         others[g] = False
@@ -207,7 +215,7 @@ def _comparators(base: np.ndarray, eligible: np.ndarray, metric: str, direction:
 
 
 def _interval_method(profile: Profile, req: Requirement) -> str:
-    base = METRICS[req.base_metric]
+    base = base_metric(req.base_metric, favourable_decision=profile.favourable_decision)
     analytic_ok = base.kind == "proportion" and req.metric not in RELATIVE and not req.weighted
     clustered = profile.inference.bootstrap.unit == "cluster"
     analytic_default = profile.inference.interval or ("bootstrap_percentile" if clustered else "clopper_pearson")
@@ -236,7 +244,7 @@ def _view(profile: Profile, req: Requirement, table: AtomTable, cache: dict) -> 
         cache[key] = family_cells(table, req.groups)
     gc = cache[key]
     counted = _cells(table, gc, table.count, weighted=False, score=False, tolerance=req.tolerance)
-    base = METRICS[req.base_metric]
+    base = base_metric(req.base_metric, favourable_decision=profile.favourable_decision)
     view = View(req, gc, base, req.weighted, _interval_method(profile, req), counted,
                 np.ones(gc.n_groups, dtype=bool), np.full(gc.n_groups, -1, dtype=np.int64))
     view.eligible = view.n / max(1.0, float(view.n.sum())) >= req.exclude_below_share
@@ -418,7 +426,7 @@ def _reference(base: np.ndarray, eligible: np.ndarray, metric: str, direction: s
     masked = np.where(eligible & np.isfinite(base), base, np.nan)
     if np.isnan(masked).all():
         return None
-    if metric == "difference" and direction == "lower":
+    if direction == "lower":
         return int(np.nanargmin(masked))
     return int(np.nanargmax(masked))
 
@@ -464,7 +472,8 @@ def _katz(v: View, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = np.full(len(x), np.nan), np.full(len(x), np.nan)
     for i, r in enumerate(v.comparator):
         if r >= 0 and v.eligible[i]:
-            lo[i], hi[i] = katz_log_ratio(x[i], n[i], x[r], n[r], confidence)
+            pair = (x[r], n[r], x[i], n[i]) if v.base.direction == "lower" else (x[i], n[i], x[r], n[r])
+            lo[i], hi[i] = katz_log_ratio(*pair, confidence)
     return lo, hi
 
 

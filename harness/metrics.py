@@ -24,7 +24,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
-__all__ = ["Cells", "METRICS", "MOMENTS", "Metric", "RELATIVE", "metric_names", "value_range"]
+__all__ = ["CALIBRATION", "Cells", "METRICS", "MOMENTS", "Metric", "RELATIVE", "base_metric", "metric_names",
+           "value_range"]
 
 Direction = Literal["higher", "lower", "none"]
 Kind = Literal["proportion", "count", "score"]
@@ -299,10 +300,25 @@ def _table() -> dict[str, Metric]:
 
 METRICS: dict[str, Metric] = _table()
 
+# Metrics that read a score as the probability of the label: meaningless on a rank score.
+CALIBRATION = frozenset({"brier", "ece", "oe_ratio", "calibration_slope", "calibration_intercept"})
+
+# The selection rate when decision 0 is the favourable one: the share of rows decided 0.
+_SELECTED_AT_ZERO = _proportion("selection_rate", "Selection rate (decision 0 is favourable)", "none",
+                                lambda c: _tn(c) + _fn(c), _all)
+
+
+def base_metric(name: str, *, favourable_decision: int = 1) -> Metric:
+    """The metric a requirement measures; a selection rate counts the profile's favourable decision."""
+    return _SELECTED_AT_ZERO if name == "selection_rate" and favourable_decision == 0 else METRICS[name]
+
+
 # Metrics of one group relative to the others of its family, built on a base metric.
 RELATIVE: dict[str, str] = {
-    "impact_ratio": "base value of the group / highest base value in the family",
-    "difference": "distance of the group's base value from the best group's (>= 0)",
+    "impact_ratio": "the group's base value over the best group's, or the best over the group's when lower "
+                    "is better (<= 1; the best group is the highest, or the lowest when lower is better)",
+    "difference": "distance of the group's base value from the best group's in the base metric's "
+                  "direction (>= 0)",
 }
 
 

@@ -30,13 +30,17 @@ def verdict_table(result: Evaluation) -> str:
     s = result.summary
     p = s["profile"]
     conf = f"{s['confidence']:.0%}"
+    exploratory = _exploratory(s)
     header = [
         f"{p['title']}  [{p['id']} v{p['version']}, {p['authority']}]",
-        f"verdict: {result.verdict.upper().replace('_', '-')}   policy: {result.policy_status} "
+        f"verdict: {result.verdict.upper().replace('_', '-')}{' (EXPLORATORY)' if exploratory else ''}   "
+        f"policy: {result.policy_status} "
         f"({result.policy.message}; as of {result.policy.as_of})",
         f"benchmark {s['benchmark']['id']} ({s['benchmark']['split']}, {s['benchmark']['rows']:,} rows)   "
         f"model {s['model']['kind']} {s['model']['fingerprint'][:12]}",
     ]
+    if exploratory:
+        header.append(f"EXPLORATORY: {exploratory}")
     merged = result.measurements.merge(result.verdicts[["requirement", "group", "status", "reason", "blocking"]],
                                        on=["requirement", "group"])
     rows = [("req", "group", "metric", "value", f"{conf} CI", "n", "status", "reason")]
@@ -59,6 +63,12 @@ def verdict_table(result: Evaluation) -> str:
     return "\n".join(header + [""] + lines + [""] + footer)
 
 
+def _exploratory(summary: dict[str, Any]) -> str:
+    """Why the run is not evidence, or "" when it judged the profile's split."""
+    conformance = summary.get("conformance", {"conformant": True})
+    return "" if conformance["conformant"] else str(conformance["reason"])
+
+
 def evaluation_json(result: Evaluation) -> dict[str, Any]:
     reqs = []
     merged = result.measurements.merge(
@@ -70,6 +80,9 @@ def evaluation_json(result: Evaluation) -> dict[str, Any]:
         reqs.append({**info, "status": _worst(statuses), "groups": groups})
     return {
         "verdict": result.verdict,
+        "conformant": not _exploratory(result.summary),
+        "conformance_reason": _exploratory(result.summary) or None,
+        "favourable_decision": result.summary.get("favourable_decision", 1),
         "policy_status": result.policy_status,
         "policy": {"as_of": result.policy.as_of.isoformat(), "message": result.policy.message},
         "profile": result.summary["profile"],

@@ -54,6 +54,17 @@ def _not_a_count(value: object) -> object:
 
 
 Date = Annotated[dt.date, BeforeValidator(_not_a_count)]
+
+
+def _not_a_boolean(value: object) -> object:
+    """YAML's true and false are not the decisions 1 and 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected the decision 0 or 1, found the boolean {str(value).lower()}")
+    return value
+
+
+Decision = Annotated[Literal[0, 1], BeforeValidator(_not_a_boolean)]
+
 MAX_REQUIREMENTS = 200
 MAX_GROUP_COLUMNS = 4
 MAX_DERIVED = 20
@@ -278,6 +289,12 @@ class Profile(_Frozen):
     derived: list[DerivedColumn] = Field([], max_length=MAX_DERIVED)
     inference: Inference
     requirements: list[Requirement] = Field(min_length=1, max_length=MAX_REQUIREMENTS)
+    # The decision that benefits the person (1 in hiring, 0 where 1 detains, flags or denies):
+    # selection rates, their impact ratios and the four-fifths rule count this outcome.
+    favourable_decision: Decision = 1
+    # What a model's score is: a probability of the label, or only an order of the rows (a risk
+    # points scale, a raw margin). Calibration metrics need probabilities; AUROC does not.
+    score: Literal["probability", "rank"] = "probability"
     notes: str = ""
 
     def requirement(self, rid: str) -> Requirement:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .metrics import METRICS, RELATIVE, value_range
+from .metrics import CALIBRATION, METRICS, RELATIVE, value_range
 
 if TYPE_CHECKING:
     from .profile import Profile
@@ -17,7 +17,7 @@ __all__ = ["profile_checks"]
 
 
 def profile_checks(profile: Profile) -> list[dict[str, Any]]:
-    return _range_checks(profile) + _task_checks(profile) + _independence_checks(profile)
+    return _range_checks(profile) + _task_checks(profile) + _score_checks(profile) + _independence_checks(profile)
 
 
 def _range_checks(profile: Profile) -> list[dict[str, Any]]:
@@ -70,6 +70,17 @@ def _task_checks(profile: Profile) -> list[dict[str, Any]]:
             errors.append(_error(("requirements", i, "min_support"), "a regression outcome has no positives or "
                                  "negatives; give min_support.rows only"))
     return errors
+
+
+def _score_checks(profile: Profile) -> list[dict[str, Any]]:
+    """Calibration compares scores with observed rates, so a rank score cannot be calibrated."""
+    if profile.score != "rank":
+        return []
+    on_ranks = ", ".join(sorted(m for m, info in METRICS.items() if info.needs_score and m not in CALIBRATION))
+    return [_error(("requirements", i, "of" if req.metric in RELATIVE else "metric"),
+                   f"metric '{req.base_metric}' reads scores as probabilities, but the profile's score is 'rank'; "
+                   f"expected a metric that works on ranks ({on_ranks}) or 'score: probability'")
+            for i, req in enumerate(profile.requirements) if req.base_metric in CALIBRATION]
 
 
 def _independence_checks(profile: Profile) -> list[dict[str, Any]]:

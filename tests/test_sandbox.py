@@ -65,10 +65,14 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _left_behind() -> list[psutil.Process]:
+    """This session's leftovers only: its detached sleepers, and model processes that are its
+    descendants or orphans (another test session's live sandboxes are not ours to judge or kill)."""
+    mine = {child.pid for child in psutil.Process().children(recursive=True)}
     found = []
-    for process in psutil.process_iter(["cmdline"]):
+    for process in psutil.process_iter(["cmdline", "ppid"]):
         line = " ".join(process.info["cmdline"] or [])
-        if hostile.MARK in line or "oversight/child.py" in line or "sandbox/child.py" in line:
+        model = "oversight/child.py" in line or "sandbox/child.py" in line
+        if hostile.MARK in line or (model and (process.pid in mine or process.info["ppid"] == 1)):
             found.append(process)
     return found
 
@@ -467,3 +471,15 @@ def test_the_sandbox_mounts_no_harness_code_but_the_child_script(monkeypatch: py
     hidden = bwrap.command(python="/env/bin/python", child=Path("/x/child.py"), model=Path("/m/model.skops"),
                            scratch=Path("/s"), config="/scratch/config.json")
     assert hidden[hidden.index(str(package.parent)) + 2:][:2] == ["--tmpfs", str(package)]
+
+
+def test_an_environment_under_tmp_is_mounted_over_the_private_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkout (and its .venv) under /tmp: the sandbox's own /tmp must not hide the interpreter."""
+    from harness.sandbox import bwrap
+
+    monkeypatch.setattr(bwrap, "_python_roots", lambda: [Path("/tmp/checkout/.venv")])
+    argv = bwrap.command(python="/tmp/checkout/.venv/bin/python", child=Path("/x/child.py"),
+                         model=Path("/m/model.skops"), scratch=Path("/s"), config="/scratch/config.json")
+    private_tmp = next(i for i in range(len(argv) - 1) if argv[i:i + 2] == ["--tmpfs", "/tmp"])
+    environment = argv.index("/tmp/checkout/.venv")
+    assert argv[environment - 1] == "--ro-bind" and private_tmp < environment

@@ -9,12 +9,10 @@ import shutil
 import stat
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 import harness
-from harness.benchmark import load_benchmark
 from harness.cli import main
 from harness.evidence.bundle import _json
 from harness.evidence.signing import fingerprint, generate_keys, load_signer, sign_manifest
@@ -29,12 +27,10 @@ def run(*args: str):
 
 
 @pytest.fixture(scope="module")
-def signed(tmp_path_factory):
+def signed(tmp_path_factory, callbacks_csv):
     """A bundle the lab signed through the CLI, the lab's and a vendor's keys."""
     root = tmp_path_factory.mktemp("signed")
-    bench = load_benchmark("resume-audit-2004")
-    preds = root / "callbacks.csv"
-    pd.DataFrame({"id": bench.ids, "decision": bench.frame["received_callback"]}).to_csv(preds, index=False)
+    preds = callbacks_csv
     res = run("keys", "generate", "--out", str(root / "lab"), "--name", "lab")
     assert res.exit_code == 0, res.output
     res = run("keys", "generate", "--out", str(root / "vendor"), "--name", "vendor")

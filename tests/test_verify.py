@@ -14,13 +14,11 @@ import socket
 import sqlite3
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
 import harness
-from harness.benchmark import load_benchmark
 from harness.cli import main
 from harness.evidence.bundle import BUNDLE_FILES, _json, sha256_file
 from harness.evidence.signing import generate_keys
@@ -33,12 +31,10 @@ AS_OF = dt.date(2026, 6, 1)
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, callbacks_csv):
     """A testing lab's signed, tracked bundle of the employers' own callbacks, and its store."""
     root = tmp_path_factory.mktemp("lab")
-    bench = load_benchmark("resume-audit-2004")
-    preds = root / "callbacks.csv"
-    pd.DataFrame({"id": bench.ids, "decision": bench.frame["received_callback"]}).to_csv(preds, index=False)
+    preds = callbacks_csv
     lab_key, lab_pub = generate_keys(root / "keys", name="lab")
     vendor_key, vendor_pub = generate_keys(root / "vendor-keys", name="vendor")
     store = root / "store"

@@ -13,6 +13,7 @@ from .audit import verify
 from .benchmarks import benchmark
 from .compare import compare, diff
 from .keys import keys
+from .planning import plan
 from .profiles import profile
 from .runs import demo, run
 from .sync import sync
@@ -26,5 +27,6 @@ def main() -> None:
     """Performance-based oversight: evaluate AI systems against sector profiles."""
 
 
+profile.add_command(plan)
 for command in (run, demo, sync, profile, benchmark, verify, keys, compare, diff):
     main.add_command(command)

@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from ._common import _guard
+from .authoring import init, validate
 
 
 @click.group()
 def benchmark() -> None:
-    """Work with benchmarks."""
+    """Author, check and list benchmarks."""
 
 
 @benchmark.command("list")
@@ -27,3 +28,7 @@ def list_benchmarks(benchmark_dirs: tuple[Path, ...]) -> int:
         for e in benchmark_entries():
             click.echo(f"{e.id}\t{e.path}\t{e.where}")
     return 0
+
+
+benchmark.add_command(init)
+benchmark.add_command(validate)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import HarnessError, ProfileError
-from ._common import _guard
+from ._common import _guard, emit
 
 
 @click.group()
@@ -76,3 +76,58 @@ def _validate_one(ref: str) -> int:
     except Exception as exc:  # a bug: report it for this file and go on with the next
         click.echo(f"{path}: run failed: {type(exc).__name__}: {exc} (rerun with --debug for details)", err=True)
         return 3
+
+
+@profile.command("schema")
+@click.option("--card", is_flag=True, help="The schema of benchmark cards instead of profiles.")
+@_guard
+def schema(card: bool) -> int:
+    """Print the JSON Schema of profiles (or, with --card, of benchmark cards).
+
+    Save it next to a YAML file and start the file with
+    '# yaml-language-server: $schema=./profile.schema.json' to have editors check it as typed.
+    """
+    from ..authoring.schema import schema_text
+
+    emit(schema_text("card" if card else "profile").rstrip("\n"), code=0)
+    return 0
+
+
+@profile.command("init")
+@click.option("--benchmark", "ref", required=True, help="A shipped benchmark id, a benchmark folder or its card.")
+@click.option("--sector", required=True, help="The sector the profile is for (e.g. health).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write to this file (never overwritten) "
+              "instead of printing.")
+@_guard
+def init(ref: str, sector: str, out: Path | None) -> int:
+    """A commented starting profile for a benchmark, checked as 'profile validate' checks it."""
+    from ..authoring.profile_init import init_profile
+
+    text = init_profile(ref, sector=sector)
+    if out is None:
+        emit(text.rstrip("\n"), code=0)
+        return 0
+    try:
+        with out.open("x", encoding="utf-8") as handle:
+            handle.write(text)
+    except FileExistsError:
+        raise ProfileError(f"{out} exists; expected a new file (nothing was written)") from None
+    except OSError as exc:
+        raise ProfileError(f"cannot write {out}: {exc.strerror or exc}") from None
+    emit(f"wrote {out}: replace every TODO, then run 'oversight profile validate {out}'", code=0)
+    return 0
+
+
+@profile.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_guard
+def diff(old: Path, new: Path, fmt: str) -> int:
+    """What changed from OLD to NEW, requirement by requirement (thresholds, rules, groups, dates, pin, ...)."""
+    from ..authoring.profile_diff import diff_profiles, render
+    from ..profile import load_profile
+
+    before, after = load_profile(old).profile, load_profile(new).profile
+    emit(render(before, after, diff_profiles(before, after), fmt).rstrip("\n"), code=0)
+    return 0

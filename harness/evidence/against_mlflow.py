@@ -30,7 +30,7 @@ def pending_marker(bundle: Path) -> Path:
 def against_mlflow(bundle: Path, manifest: dict[str, Any], digest: str, found: Findings, *,
                    tracking_uri: str | None, run_id: str | None = None) -> None:
     """Find the run by manifest hash (or take ``run_id``) and compare it with the bundle."""
-    from .tracking import RunRef, find_run
+    from .runs import RunRef, find_run
 
     try:
         runs = find_run(digest, tracking_uri=tracking_uri) if run_id is None else [RunRef(run_id, "", False)]
@@ -42,7 +42,7 @@ def against_mlflow(bundle: Path, manifest: dict[str, Any], digest: str, found: F
     if chosen is None:
         return
     with tempfile.TemporaryDirectory(prefix="oversight-verify-") as scratch:
-        from .tracking import read_run
+        from .runs import read_run
 
         try:
             record = read_run(chosen.run_id, tracking_uri=tracking_uri, dst=Path(scratch))

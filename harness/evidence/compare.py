@@ -75,7 +75,7 @@ class Comparison:
 
 def compare_runs(profile_id: str, *, tracking_uri: str | None = None, max_runs: int = 100) -> Comparison:
     """The newest ``max_runs`` runs of ``profile_id``; an unknown profile or no runs is an ``InputError``."""
-    from .tracking import download_run_files, check_store, search_profile_runs
+    from .runs import check_store, download_run_files, search_profile_runs
 
     uri = check_store(tracking_uri)
     found = search_profile_runs(profile_id, tracking_uri=uri, max_results=max_runs + 1)

@@ -74,7 +74,7 @@ def _open(ref: str, scratch: Path, tracking_uri: str | None) -> _Side:
     elif path.exists():
         raise InputError(f"{ref}: a file, not an evidence bundle folder or an MLflow run id")
     elif _RUN_ID.match(ref):
-        from .tracking import download_run_files, check_store
+        from .runs import check_store, download_run_files
 
         uri = check_store(tracking_uri)
         scratch.mkdir(parents=True)

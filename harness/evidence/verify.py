@@ -64,7 +64,7 @@ def verify_bundle(bundle: Path, *, tracking: bool = True, tracking_uri: str | No
 
 def verify_run(run_id: str, *, tracking_uri: str | None = None, **options: Any) -> VerifyResult:
     """Verify from the run alone: download its evidence artifacts and verify them against it."""
-    from .tracking import read_run
+    from .runs import read_run
 
     with tempfile.TemporaryDirectory(prefix="oversight-verify-run-") as scratch:
         record = read_run(run_id, tracking_uri=tracking_uri, dst=Path(scratch))

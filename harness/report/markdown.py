@@ -66,8 +66,10 @@ def _header(view: ReportView) -> list[str]:
         "",
         f"**Overall verdict: {_text(view.verdict_label.upper())}**",
         "",
+        *([f"**Exploratory:** {_text(view.exploratory)}", ""] if view.exploratory else []),
         f"- Policy status: {_text(policy)}",
         f"- Evaluated as of: {_text(view.as_of)}",
+        *([f"- Favourable outcome: {_text(view.favourable)}"] if view.favourable else []),
         f"- Profile SHA-256: {_code(view.profile_sha256) or fmt.NOT_RECORDED}",
         f"- Requirements: {len(view.requirements)} in the profile, "
         f"{sum(r.blocking for r in view.requirements)} blocking; "

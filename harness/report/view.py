@@ -163,6 +163,8 @@ class ReportView:
     created_at: str
     manifest_sha256: str
     profile_sha256: str = ""
+    exploratory: str = ""  # why the run is not evidence; "" when it judged the profile's split
+    favourable: str = ""  # which decision benefits the person, as selection rates count it
 
 
 def build_view(
@@ -193,7 +195,21 @@ def build_view(
         created_at=str(summary.get("created_at", "")),
         manifest_sha256=str(summary.get("manifest_sha256", "")),
         profile_sha256=str(profile.get("sha256", "")),
+        exploratory=_exploratory(summary.get("conformance")),
+        favourable=_favourable(summary.get("favourable_decision")),
     )
+
+
+def _favourable(decision: object) -> str:
+    if decision not in (0, 1):
+        return ""
+    return f"decision {decision} (selection rates and impact ratios count decision {decision})"
+
+
+def _exploratory(conformance: object) -> str:
+    if not isinstance(conformance, Mapping) or conformance.get("conformant", True):
+        return ""
+    return str(conformance.get("reason", "exploratory run, not evidence"))
 
 
 def _ci_label(confidence: object) -> str:

@@ -61,12 +61,14 @@ def command(*, python: str, child: Path, model: Path, scratch: Path, config: str
     args = [BWRAP, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
             "--hostname", "sandbox", "--clearenv", "--setenv", "HOME", "/tmp",
             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-            "--setenv", "MLFLOW_TRACKING_URI", "file:///tmp/mlruns", *_system()]
+            "--setenv", "MLFLOW_TRACKING_URI", "file:///tmp/mlruns", *_system(),
+            # the private /tmp first: an environment that lives under the host's /tmp is mounted over it
+            "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for root in roots:
         args += ["--ro-bind", str(root), str(root)]
     args += _hidden(roots)
     args += ["--ro-bind", str(child), CHILD, "--ro-bind", str(model), f"{MODEL_DIR}/{model.name}",
              "--bind", str(scratch), SCRATCH, "--proc", "/proc", "--dev", "/dev",
-             "--size", str(TMP_BYTES), "--tmpfs", "/tmp", "--remount-ro", "/", "--chdir", SCRATCH,
+             "--remount-ro", "/", "--chdir", SCRATCH,
              "--", python, "-I", "-B", CHILD, config]
     return args

@@ -15,7 +15,9 @@ import time
 
 import numpy as np
 
-MARK = "4242.4242"  # the detached sleeper's argument, to find it afterwards
+# The detached sleeper's argument, to find it afterwards: unique to the test session that pickles the
+# models (pickled by value, so the sandboxed model sleeps on this session's number).
+MARK = f"4242.{os.getpid()}"
 
 
 class Zeros:

@@ -1,0 +1,1 @@
+"""Tools for the authors of benchmarks and profiles: schemas, reference docs, drafts, diffs."""
