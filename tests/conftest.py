@@ -27,9 +27,20 @@ def free_port() -> int:
 
 def harness_env(**extra: str) -> dict[str, str]:
     """The environment for a subprocess that must run this checkout's harness."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), **extra}
+    env = {k: v for k, v in os.environ.items() if k not in SEARCH_PATH_ENV}
+    env = {**env, "PYTHONPATH": str(ROOT), **extra}
     env.pop("MLFLOW_TRACKING_URI", None)
     return env
+
+
+SEARCH_PATH_ENV = ("OVERSIGHT_BENCHMARKS", "OVERSIGHT_PROFILES")
+
+
+@pytest.fixture(autouse=True)
+def _no_search_path_from_the_shell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's own OVERSIGHT_BENCHMARKS or OVERSIGHT_PROFILES must not change what the tests find."""
+    for name in SEARCH_PATH_ENV:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -156,14 +156,27 @@ def test_profile_init_for_a_drafted_benchmark_folder_validates(tmp_path, monkeyp
     assert result.exit_code == 0, result.output
     (tmp_path / "p.yaml").write_text(result.output)
     assert run("profile", "validate", "p.yaml").output == "p.yaml: ok\n"
-    assert 'id: "draft"   # a path, relative to where oversight runs' in result.output
+    assert '  id: "draft"\n  path: "draft"   # the benchmark\'s folder, relative to this file\n' in result.output
     assert "id: public-hiring-draft\n" in result.output
 
 
+def test_profile_init_names_a_benchmark_folder_relative_to_the_profile_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run("benchmark", "init", RESUME, "--id", "draft", "--label", "received_callback",
+               "--sensitive", "gender", "--out", "data/draft").exit_code == 0
+    out = tmp_path / "profiles" / "p.yaml"
+    out.parent.mkdir()
+    assert run("profile", "init", "--benchmark", "data/draft", "--sector", "hiring", "--out", out).exit_code == 0
+    assert '  path: "../data/draft"   # the benchmark\'s folder, relative to this file\n' in out.read_text()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert run("profile", "validate", out).output == f"{out}: ok\n"
+
+
 @pytest.mark.parametrize("args, message", [
-    (["--benchmark", "resume-audit", "--sector", "x"], "unknown benchmark 'resume-audit': no benchmark.yaml in "
-     f"{ROOT / 'benchmarks/resume-audit'}; did you mean 'resume-audit-2004'? valid choices: flchain-mayo, "
-     "nass-cds-1997-2002, resume-audit-2004"),
+    (["--benchmark", "resume-audit", "--sector", "x"], "unknown benchmark 'resume-audit' (searched: installed "
+     "defaults); did you mean 'resume-audit-2004'? 'oversight benchmark list' shows every benchmark found"),
     (["--benchmark", "resume-audit-2004", "--sector", " "], "--sector: expected a sector name, found an empty string"),
 ])
 def test_profile_init_refuses(args, message):

@@ -326,14 +326,15 @@ def test_cluster_unit_resamples_clusters(rows, tmp_path):
         assert r["mcnemar_note"] == "rows taken as independent pairs (the interval resamples clusters)"
 
 
-def test_regression_differences_and_mcnemar_on_tolerance(tmp_path):
+def test_regression_differences_and_mcnemar_on_tolerance(tmp_path, monkeypatch):
+    monkeypatch.setenv("OVERSIGHT_BENCHMARKS", str(tmp_path))  # where verify and diff find it by id
     from sklearn.metrics import mean_absolute_error
 
     from test_regression import _benchmark, _run_profile, make_rows
 
     data = make_rows(4, sizes={"a": 300, "b": 200})
-    sha = _benchmark(tmp_path / "bench", data)
-    profile = _run_profile(tmp_path, tmp_path / "bench", sha)
+    sha = _benchmark(tmp_path / "synthetic-regression", data)
+    profile = _run_profile(tmp_path, tmp_path / "synthetic-regression", sha)
     rng = np.random.default_rng(1)
     preds = {"a": data["p"].to_numpy(), "b": data["p"].to_numpy() + rng.normal(0, 6, len(data))}
     bundles = []

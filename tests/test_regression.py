@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import hashlib
 import re
 from pathlib import Path
@@ -228,7 +230,8 @@ def _benchmark(folder: Path, rows: pd.DataFrame) -> str:
 
 
 def _run_profile(tmp_path: Path, bench: Path, sha: str, **threshold) -> Path:
-    data = {**HEAD, "benchmark": {"id": str(bench), "sha256": sha, "split": "all"}, "task": "regression",
+    data = {**HEAD, "benchmark": {"id": "synthetic-regression", "path": os.path.relpath(bench, tmp_path), "sha256": sha,
+                          "split": "all"}, "task": "regression",
             "inference": {"bootstrap": {"replicates": 400, "seed": 2}},
             "requirements": [
                 {"id": "MAE", "title": "Mean absolute error by group", "metric": "mae", "groups": ["g"],
@@ -242,10 +245,11 @@ def _run_profile(tmp_path: Path, bench: Path, sha: str, **threshold) -> Path:
     return path
 
 
-def test_regression_benchmark_end_to_end_with_a_model_and_with_declared_predictions(tmp_path):
+def test_regression_benchmark_end_to_end_with_a_model_and_with_declared_predictions(tmp_path, monkeypatch):
+    monkeypatch.setenv("OVERSIGHT_BENCHMARKS", str(tmp_path))  # where verify and diff find it by id
     rows = make_rows(4, sizes={"a": 500, "b": 400, "c": 300})
-    sha = _benchmark(tmp_path / "bench", rows)
-    path = _run_profile(tmp_path, tmp_path / "bench", sha)
+    sha = _benchmark(tmp_path / "synthetic-regression", rows)
+    path = _run_profile(tmp_path, tmp_path / "synthetic-regression", sha)
     model = LinearRegression().fit(rows[["x"]], rows["y"])
     result = harness.evaluate(path, model=model, out=tmp_path / "out", tracking=False)
     assert result.verdict == "compliant"
@@ -258,14 +262,14 @@ def test_regression_benchmark_end_to_end_with_a_model_and_with_declared_predicti
     pd.DataFrame({"id": np.arange(len(rows)), "prediction": pred}).to_csv(declared, index=False)
     again = harness.evaluate(path, predictions=declared, out=tmp_path / "out2", tracking=False)
     pd.testing.assert_frame_equal(again.measurements, result.measurements)
-    strict = _run_profile(tmp_path, tmp_path / "bench", sha, mae=1.0)
+    strict = _run_profile(tmp_path, tmp_path / "synthetic-regression", sha, mae=1.0)
     assert harness.evaluate(strict, model=model, out=tmp_path / "out3", tracking=False).verdict == "non_compliant"
 
 
 def test_regression_predictions_errors(tmp_path):
     rows = make_rows(4, sizes={"a": 50, "b": 50})
-    sha = _benchmark(tmp_path / "bench", rows)
-    path = _run_profile(tmp_path, tmp_path / "bench", sha)
+    sha = _benchmark(tmp_path / "synthetic-regression", rows)
+    path = _run_profile(tmp_path, tmp_path / "synthetic-regression", sha)
     wrong = tmp_path / "wrong.csv"
     pd.DataFrame({"id": np.arange(len(rows)), "decision": 1}).to_csv(wrong, index=False)
     with pytest.raises(PredictionsError) as err:
@@ -284,8 +288,8 @@ def test_regression_predictions_errors(tmp_path):
 
 def test_profile_and_benchmark_tasks_must_agree(tmp_path):
     rows = make_rows(4, sizes={"a": 50, "b": 50})
-    sha = _benchmark(tmp_path / "bench", rows)
-    path = _run_profile(tmp_path, tmp_path / "bench", sha)
+    sha = _benchmark(tmp_path / "synthetic-regression", rows)
+    path = _run_profile(tmp_path, tmp_path / "synthetic-regression", sha)
     text = path.read_text().replace("task: regression", "task: binary_classification")
     text = text.replace("metric: mae", "metric: accuracy").replace("metric: mean_error", "metric: accuracy")
     text = text.replace("metric: within_tolerance\n  tolerance: 5.0", "metric: accuracy")
@@ -293,7 +297,7 @@ def test_profile_and_benchmark_tasks_must_agree(tmp_path):
     path.write_text(text)
     with pytest.raises(ProfileError) as err:
         harness.evaluate(path, predictions=tmp_path / "none.csv", out=tmp_path / "o", tracking=False)
-    assert err.value.problems == [f"{path}:14: task: the profile's task is 'binary_classification' but benchmark "
+    assert err.value.problems == [f"{path}:15: task: the profile's task is 'binary_classification' but benchmark "
                                   "'synthetic-regression' is for 'regression'"]
 
 
@@ -304,22 +308,22 @@ def test_regression_card_refuses_a_positive_class_and_text_outcomes(tmp_path):
     rows = make_rows(4, sizes={"a": 20, "b": 20})
     rows["y"] = rows["y"].astype(object)
     rows.loc[3, "y"] = "unknown"
-    _benchmark(tmp_path / "bench", rows)
+    _benchmark(tmp_path / "synthetic-regression", rows)
     with pytest.raises(BenchmarkError, match=r"task 'regression' needs a finite number in 'y' on every row; "
                                              r"1 of 40 rows are not, e\.g\. 'unknown'"):
-        load_benchmark(tmp_path / "bench")
-    card = tmp_path / "bench" / "benchmark.yaml"
+        load_benchmark(tmp_path / "synthetic-regression")
+    card = tmp_path / "synthetic-regression" / "benchmark.yaml"
     card.write_text(card.read_text().replace("label:\n  column: y", "label:\n  column: y\n  positive: 1"))
     with pytest.raises(BenchmarkError, match="task 'regression' has a numeric outcome, not a positive class; "
                                              "found positive: 1"):
-        load_benchmark(tmp_path / "bench")
+        load_benchmark(tmp_path / "synthetic-regression")
 
 
 @pytest.mark.parametrize("engine", ["stream", "dask"])
 def test_regression_engines_equal_local_bit_for_bit(tmp_path, engine):
     rows = make_rows(6, sizes={"a": 700, "b": 500, "c": 300})
-    sha = _benchmark(tmp_path / "bench", rows)
-    path = _run_profile(tmp_path, tmp_path / "bench", sha)
+    sha = _benchmark(tmp_path / "synthetic-regression", rows)
+    path = _run_profile(tmp_path, tmp_path / "synthetic-regression", sha)
     model = LinearRegression().fit(rows[["x"]], rows["y"])
     local = harness.evaluate(path, model=model, out=tmp_path / "local", tracking=False)
     other = harness.evaluate(path, model=model, out=tmp_path / engine, tracking=False, engine=engine,

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+from pathlib import Path
 
-from ..benchmark import BENCHMARKS_DIR, Benchmark, load_benchmark
+from ..benchmark import Benchmark, load_benchmark
 from ..errors import ProfileError
 from ..profile import LoadedProfile, parse_profile
 
@@ -66,8 +68,8 @@ def _year_later(day: dt.date) -> dt.date:
     return day.replace(year=day.year + 1, day=28 if (day.month, day.day) == (2, 29) else day.day)
 
 
-def profile_text(bench: Benchmark, *, ref: str | None, sector: str, today: dt.date) -> str:
-    """The starting profile's YAML, naming the benchmark by its id or by the path ``ref``, pinning its SHA-256."""
+def profile_text(bench: Benchmark, *, path: str | None, sector: str, today: dt.date) -> str:
+    """The starting profile's YAML, naming the benchmark by id (and ``path``, its folder), pinning its SHA-256."""
     card = bench.card
     seed = int(hashlib.sha256(f"{sector}:{card.id}".encode()).hexdigest()[:8], 16)
     unit = "cluster" if card.cluster else "row"
@@ -83,7 +85,8 @@ def profile_text(bench: Benchmark, *, ref: str | None, sector: str, today: dt.da
         f"effective_from: {today.isoformat()}   # {TODO}: the date the profile takes effect",
         f"enforcement_from: {_year_later(today)}   # {TODO}: the date breaches have consequences (on or after effective_from)",
         "benchmark:",
-        f"  id: {_q(card.id)}" if ref is None else f"  id: {_q(ref)}   # a path, relative to where oversight runs",
+        f"  id: {_q(card.id)}",
+        *([] if path is None else [f"  path: {_q(path)}   # the benchmark's folder, relative to this file"]),
         f"  sha256: {bench.sha256}   # pins the exact data", "  split: test   # judge on the held-out rows",
         f"task: {card.task}",
         "model_inputs:",
@@ -96,15 +99,22 @@ def profile_text(bench: Benchmark, *, ref: str | None, sector: str, today: dt.da
     return "\n".join(lines) + "\n"
 
 
-def init_profile(ref: str, *, sector: str, today: dt.date | None = None) -> str:
-    """The starting profile for benchmark ``ref`` (a shipped id, a folder or a card path), validated."""
+def init_profile(ref: str, *, sector: str, out: Path | None = None, today: dt.date | None = None) -> str:
+    """The starting profile for benchmark ``ref`` (an id on the search path, a folder or a card path), validated.
+
+    A benchmark named by id is found again by id; one named by its folder gets ``benchmark.path``,
+    relative to the folder the profile is written to (``out``'s, else the current one).
+    """
     from ..plan import make_plan
 
     if not sector.strip():
         raise ProfileError("--sector: expected a sector name, found an empty string")
-    bench = load_benchmark(ref)
-    shipped = (BENCHMARKS_DIR / ref).resolve() == bench.root
-    text = profile_text(bench, ref=None if shipped else ref, sector=sector, today=today or dt.date.today())
+    by_id = "/" not in ref and "\\" not in ref and not Path(ref).exists()
+    bench = load_benchmark(ref if by_id else Path(ref))
+    home = (out.parent if out is not None else Path.cwd()).resolve()
+    path = None if by_id else Path(os.path.relpath(bench.root, home)).as_posix()
+    text = profile_text(bench, path=path, sector=sector, today=today or dt.date.today())
     profile = parse_profile(text, source="<starting profile>")
-    make_plan(LoadedProfile(profile=profile, path=None, text=text, sha256=hashlib.sha256(text.encode()).hexdigest()))
+    make_plan(LoadedProfile(profile=profile, path=home / (out.name if out else "profile.yaml"), text=text,
+                            sha256=hashlib.sha256(text.encode()).hexdigest()))
     return text

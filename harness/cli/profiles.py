@@ -103,7 +103,7 @@ def init(ref: str, sector: str, out: Path | None) -> int:
     """A commented starting profile for a benchmark, checked as 'profile validate' checks it."""
     from ..authoring.profile_init import init_profile
 
-    text = init_profile(ref, sector=sector)
+    text = init_profile(ref, sector=sector, out=out)
     if out is None:
         emit(text.rstrip("\n"), code=0)
         return 0
