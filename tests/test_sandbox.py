@@ -483,3 +483,20 @@ def test_an_environment_under_tmp_is_mounted_over_the_private_tmp(monkeypatch: p
     private_tmp = next(i for i in range(len(argv) - 1) if argv[i:i + 2] == ["--tmpfs", "/tmp"])
     environment = argv.index("/tmp/checkout/.venv")
     assert argv[environment - 1] == "--ro-bind" and private_tmp < environment
+
+
+def test_library_folders_named_by_a_pth_file_are_mounted_but_source_folders_are_not(tmp_path, monkeypatch):
+    """A venv whose dependencies come from another environment's site-packages (a .pth file) still runs models."""
+    from harness.sandbox import bwrap
+
+    other = tmp_path / "deps/lib/python3.11/site-packages"
+    other.mkdir(parents=True)
+    source = tmp_path / "checkout"
+    source.mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(other), str(source)])
+    roots = bwrap._python_roots()
+    assert other in roots and source not in roots
+    argv = bwrap.command(python="/env/bin/python", child=Path("/x/child.py"), model=Path("/m/model.skops"),
+                         scratch=Path("/s"), config="/scratch/config.json")
+    assert argv[argv.index(str(other)) - 1:][:3] == ["--ro-bind", str(other), str(other)]
+    assert str(source) not in argv

@@ -151,3 +151,58 @@ def test_the_sandboxed_model_cannot_read_the_benchmarks_shipped_in_the_installed
                          env={"PATH": os.environ["PATH"]}, timeout=120)
     # the card is hidden with the whole package; a file beside the package is readable (so the probe can see)
     assert ran.stdout.splitlines() == ["FileNotFoundError", sysconfig.get_paths()["purelib"][:3]], ran.stderr
+
+
+def test_installed_wheel_runs_the_demo_from_an_empty_folder(venv, tmp_path):
+    here = tmp_path / "demo"
+    here.mkdir()
+    ran = _oversight(venv, here, "demo", "--out", "out", "--no-tracking")
+    assert ran.returncode == 0, ran.stderr
+    bundles = sorted(p for p in (here / "out").iterdir() if (p / "manifest.json").is_file())
+    assert len(bundles) == 3, ran.stdout
+    checked = _oversight(venv, here, "verify", str(bundles[0]), "--no-tracking")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_ministry_authors_a_new_sector_outside_the_repo_with_the_installed_wheel(venv, tmp_path):
+    """benchmark init, profile schema and init, validate, run on declared predictions, verify: all outside."""
+    work = tmp_path / "ministry"
+    (work / "data").mkdir(parents=True)
+    shutil.copy2(ROOT / "benchmarks/resume-audit-2004/resume.csv.gz", work / "data/applicants.csv.gz")
+    steps = [
+        ("benchmark", "init", "data/applicants.csv.gz", "--id", "public-hiring", "--label", "received_callback",
+         "--sensitive", "gender,race", "--out", "benchmarks/public-hiring"),
+        ("benchmark", "validate", "benchmarks/public-hiring"),
+    ]
+    for args in steps:
+        done = _oversight(venv, work, *args)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+    (work / "profiles").mkdir()
+    schema = _oversight(venv, work, "profile", "schema")
+    assert schema.returncode == 0 and '"$schema"' in schema.stdout
+    (work / "profiles/profile.schema.json").write_text(schema.stdout)
+    made = _oversight(venv, work, "profile", "init", "--benchmark", "benchmarks/public-hiring", "--sector",
+                      "public hiring", "--out", "profiles/public-hiring.yaml")
+    assert made.returncode == 0, made.stderr
+    profile = work / "profiles/public-hiring.yaml"
+    assert '  path: "../benchmarks/public-hiring"' in profile.read_text()
+
+    vendor = tmp_path / "vendor"  # another folder: paths resolve against the profile, not the current directory
+    vendor.mkdir()
+    assert _oversight(venv, vendor, "profile", "validate", str(profile)).stdout == f"{profile}: ok\n"
+    bench = load_benchmark(work / "benchmarks/public-hiring")
+    pd.DataFrame({"id": bench.ids, "decision": bench.frame["received_callback"]}).to_csv(vendor / "p.csv",
+                                                                                         index=False)
+    ran = _oversight(venv, vendor, "run", "--profile", str(profile), "--predictions", "p.csv", "--no-tracking",
+                     "--out", "out", "--json")
+    assert ran.returncode in (0, 1, 4), ran.stderr
+    assert str(vendor) not in (vendor / "out").joinpath(next(p.name for p in (vendor / "out").iterdir()
+                                                              if p.is_dir() and not p.name.startswith(".")),
+                                                         "summary.json").read_text()
+    bundle = next(p for p in (vendor / "out").iterdir() if (p / "manifest.json").is_file())
+    lost = _oversight(venv, vendor, "verify", str(bundle), "--no-tracking")  # the auditor must say where it is
+    assert lost.returncode == 1 and "unknown benchmark 'public-hiring'" in lost.stdout, lost.stdout
+    assert (f"(the run found it at {work / 'benchmarks/public-hiring'}, through benchmark.path of the profile; "
+            "name its parent folder with --benchmarks or OVERSIGHT_BENCHMARKS)") in lost.stdout
+    checked = _oversight(venv, vendor, "verify", str(bundle), "--no-tracking", "--benchmarks", str(work / "benchmarks"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr

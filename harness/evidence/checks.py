@@ -53,6 +53,17 @@ def stored_predictions(bundle: Path) -> Predictions:
                        score=frame["score"].to_numpy(np.float64) if "score" in frame else None, source=source)
 
 
+def _where_it_was(inputs: dict[str, Any]) -> str:
+    """Where the run found its benchmark, as a hint for --benchmarks (the pinned SHA-256 still decides)."""
+    benchmark = inputs.get("benchmark")
+    found = benchmark.get("found") if isinstance(benchmark, dict) else None
+    folder = found.get("folder") if isinstance(found, dict) else None
+    if not isinstance(folder, str) or not folder:
+        return ""
+    return (f" (the run found it at {folder}, through {found.get('where', 'an unrecorded search path')}; "
+            f"name its parent folder with --benchmarks or OVERSIGHT_BENCHMARKS)")
+
+
 def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomputed | None:
     """Rebuild every derived file and name each difference; None when the inputs themselves fail."""
     from ..evaluation import Subject, _summary, measure_and_judge
@@ -64,7 +75,7 @@ def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomp
         loaded = _loaded(bundle)
         plan = make_plan(loaded, split=inputs["benchmark"]["split"])
     except HarnessError as exc:
-        found.problems.append(f"profile.yaml or benchmark: {exc}")
+        found.problems.append(f"profile.yaml or benchmark: {exc}{_where_it_was(inputs)}")
         return None
     except (KeyError, TypeError) as exc:
         found.problems.append(f"manifest.json: inputs.benchmark.split is missing or malformed ({exc!r})")

@@ -30,8 +30,15 @@ TMP_BYTES = 256 << 20
 
 
 def _python_roots() -> list[Path]:
-    """The Python installation and environment, outermost folders only, outside ``/usr``."""
+    """The Python installation and environment, outermost folders only, outside ``/usr``.
+
+    Library folders on ``sys.path`` that lie elsewhere (a ``.pth`` file naming another
+    environment's ``site-packages``) are mounted too, so the child imports what the parent does;
+    only folders named ``site-packages`` or ``dist-packages``, never a source folder.
+    """
     found = {Path(p).resolve() for p in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix)}
+    found |= {Path(p).resolve() for p in sys.path
+              if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()}
     found = {p for p in found if Path("/usr") != p and Path("/usr") not in p.parents}
     return sorted(p for p in found if not any(other in p.parents for other in found))
 
