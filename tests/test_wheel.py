@@ -100,8 +100,8 @@ def test_installed_wheel_works_from_an_empty_folder(venv, tmp_path):
     assert located.stdout.startswith(str(venv))
     listed = _oversight(venv, here, "profile", "list")
     assert listed.returncode == 0, listed.stderr
-    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [
-        "health-mortality-risk@1", "hiring-aedt@1", "transport-acn-triage@1"]
+    assert {"health-mortality-risk@1", "hiring-aedt@1", "transport-acn-triage@1"} <= {
+        line.split("\t")[0] for line in listed.stdout.splitlines()}
     assert all(line.split("\t")[1].startswith(str(venv)) for line in listed.stdout.splitlines())
     benches = _oversight(venv, here, "benchmark", "list")
     assert benches.returncode == 0 and "resume-audit-2004\t" in benches.stdout, benches.stderr
