@@ -160,9 +160,9 @@ def test_an_entry_re_signed_with_another_key_is_named_and_breaks_the_next_link(l
     path = _write(tmp_path, [*lines[:2], forged, *lines[3:]])
     other, lab = (fingerprint(load_signer(keys[k]).public_bytes) for k in ("other", "lab"))
     assert _messages(path, keys) == [
+        f"signed by an unknown key at position 2 (line 3): lab key {other} is not one of the trusted keys ({lab})",
         f"broken chain at position 3 (line 4): previous_sha256 is {_hash(lines, 2)}, but the entry at position 2 "
-        f"(line 3) has entry_sha256 {json.loads(forged)['entry_sha256']}",
-        f"signed by an unknown key at position 2 (line 3): lab key {other} is not one of the trusted keys ({lab})"]
+        f"(line 3) has entry_sha256 {json.loads(forged)['entry_sha256']}"]
 
 
 def test_an_entry_signed_with_another_key_under_the_labs_name_is_an_invalid_signature(lines, tmp_path, keys):
