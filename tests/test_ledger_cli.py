@@ -134,6 +134,23 @@ def test_verify_exits_1_through_the_command_line(lab, copy):
                            "the ledger starts at position 1 (line 1)\n")
 
 
+def test_repair_through_the_command_line(lab, copy):
+    data = copy.read_bytes()
+    copy.write_bytes(data + data.splitlines(keepends=True)[0][:40])
+    res = run("ledger", "repair", "--ledger", str(copy))
+    assert res.exit_code == 0, res.output
+    aside = next(copy.parent.glob("ledger.jsonl.torn-*"))
+    assert res.stdout == f"repaired {copy}: its torn last line (40 bytes) is kept in {aside}; 4 entries remain\n"
+    assert copy.read_bytes() == data
+    res = run("ledger", "repair", "--ledger", str(copy))
+    assert res.stdout == f"nothing to repair: the last line of {copy} is complete (4 entries)\n"
+    _drop(copy, 2)
+    res = run("ledger", "repair", "--ledger", str(copy))
+    assert (res.exit_code, res.stderr) == (3, f"error: {copy}: refusing to repair: entry removed: position 2 is "
+                                              "missing, between position 1 (line 2) and position 3 (line 3); only a "
+                                              "torn last line is repaired\n")
+
+
 # --- the MLflow mirror ----------------------------------------------------------
 
 

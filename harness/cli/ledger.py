@@ -1,8 +1,9 @@
-"""Commands for the lab's ledger: ``oversight ledger show / verify / mirror``.
+"""Commands for the lab's ledger: ``oversight ledger show / verify / mirror / repair``.
 
 ``show`` lists every attempt, per vendor; ``verify`` (for auditors) checks the chain and the
 lab's signatures, and names each discrepancy; ``mirror`` (for the lab) copies the entries
-into MLflow, one run each.
+into MLflow, one run each; ``repair`` (for the lab) moves aside a last line that a crash cut
+short.
 """
 
 from __future__ import annotations
@@ -139,4 +140,21 @@ def mirror(path: Path, tracking_uri: str, tracking_timeout: float) -> int:
     result = mirror_ledger(path, tracking_uri=tracking_uri, timeout=tracking_timeout)
     emit(f"mirrored {path} into MLflow at {tracking_uri}: {len(result.created)} new run(s), "
          f"{len(result.present)} already there", code=0)
+    return 0
+
+
+@ledger.command("repair")
+@_LEDGER
+@_guard
+def repair(path: Path) -> int:
+    """Move a torn last line (an append a crash cut short) into LEDGER.torn-<time>; refuse any other damage."""
+    from ..conformity.ledger import read_ledger, repair_torn
+
+    aside = repair_torn(path)
+    count = len(read_ledger(path))
+    if aside is None:
+        emit(f"nothing to repair: the last line of {path} is complete ({count} entries)", code=0)
+    else:
+        emit(f"repaired {path}: its torn last line ({aside.stat().st_size} bytes) is kept in {aside}; "
+             f"{count} entries remain", code=0)
     return 0
