@@ -187,7 +187,9 @@ def test_a_truncated_last_line_is_named_as_torn(lines, tmp_path, keys):
 def test_a_broken_line_is_named_with_its_line_number_and_reason(lines, tmp_path, keys):
     record = json.loads(lines[1])
     del record["verdict"]
-    bad = [lines[0], json.dumps({**record, "position": -1, "extra": 1}) + "\n", "[1]\n", "{oops\n", *lines[2:]]
+    twice = lines[2].replace('{"assessed_at"', '{"verdict":"compliant","assessed_at"')
+    bad = [lines[0], json.dumps({**record, "position": -1, "extra": 1}) + "\n", "[1]\n", "{oops\n", twice,
+           *lines[3:]]
     path = _write(tmp_path, bad)
     with pytest.raises(InputError) as err:
         read_ledger(path)
@@ -195,7 +197,7 @@ def test_a_broken_line_is_named_with_its_line_number_and_reason(lines, tmp_path,
         f"{path}: not a readable ledger: line 2: not a ledger entry: missing fields ['verdict']; unexpected fields "
         "['extra']; position: expected a non-negative integer, found -1; line 3: not a ledger entry: expected a "
         "JSON object, found an array; line 4: not a ledger entry: invalid JSON at column 2: Expecting property name "
-        "enclosed in double quotes")
+        "enclosed in double quotes; line 5: not a ledger entry: the field 'verdict' appears twice")
 
 
 def test_appending_refuses_to_build_on_a_damaged_ledger(lines, tmp_path, keys):
