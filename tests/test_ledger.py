@@ -272,6 +272,35 @@ def test_the_cap_is_enforced_per_vendor_under_the_lock(tmp_path, keys):
     assert _append(path, keys["lab"], day=31, n=4, **cap).position == 3  # the first attempt is 31 days old
 
 
+def test_a_lock_held_too_long_and_a_short_write_are_named(tmp_path, keys, monkeypatch):
+    import fcntl
+    import os
+
+    import harness.conformity.ledger as ledger
+
+    path = tmp_path / "held.jsonl"
+    monkeypatch.setattr(ledger, "LOCK_WAIT_S", 0.2)
+    with open(tmp_path / "held.jsonl.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(EvidenceError) as err:
+            _append(path, keys["lab"])
+    assert str(err.value) == (f"{path}.lock: another process has held the ledger's lock for 0.2 s; try again when "
+                              "its assessment is done")
+    write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: write(fd, data[:40]))
+    with pytest.raises(EvidenceError) as err:
+        _append(path, keys["lab"])
+    monkeypatch.undo()
+    whole = len(_line_of(_append(tmp_path / "whole.jsonl", keys["lab"])))
+    assert str(err.value) == (f"{path}: only 40 of {whole} bytes of the entry were written; its last line is torn")
+    assert len(path.read_bytes()) == 40
+    assert [f.kind for f in verify_ledger(path, [keys["lab.pub"]])] == ["torn"]
+
+
+def _line_of(entry: LedgerEntry) -> bytes:
+    return (json.dumps(entry.as_dict(), sort_keys=True, separators=(",", ":")) + "\n").encode()
+
+
 def _append_many(path: str, key: str, start: int, go) -> None:
     go.wait(30)
     for n in range(start, start + 25):
