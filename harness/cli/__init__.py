@@ -13,6 +13,7 @@ from .audit import verify
 from .benchmarks import benchmark
 from .compare import compare, diff
 from .keys import keys
+from .ledger import ledger
 from .planning import plan
 from .profiles import profile
 from .runs import demo, run
@@ -28,5 +29,5 @@ def main() -> None:
 
 
 profile.add_command(plan)
-for command in (run, demo, sync, profile, benchmark, verify, keys, compare, diff):
+for command in (run, demo, sync, profile, benchmark, verify, keys, ledger, compare, diff):
     main.add_command(command)

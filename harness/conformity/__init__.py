@@ -1,0 +1,1 @@
+"""Third-party conformity assessment: sealed labels, vendor submissions, lab verdicts, the ledger."""
