@@ -326,7 +326,8 @@ def judge_all(profile: Profile, measurements: pd.DataFrame) -> pd.DataFrame:
     for m in measurements.itertuples(index=False):
         req = profile.requirement(m.requirement)
         measured = Measured(value=m.value, ci_low=m.ci_low, ci_high=m.ci_high, n=m.n, positives=m.positives,
-                            negatives=m.negatives, excluded=bool(m.excluded), p_value=m.p_value, confidence=conf)
+                            negatives=m.negatives, excluded=bool(m.excluded), p_value=m.p_value, confidence=conf,
+                            p_adjusted=m.p_adjusted)
         j = judge(req, measured)
         th = req.threshold
         rows.append({

@@ -25,6 +25,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, SerializerF
 
 from .errors import ProfileError
 from .metrics import METRICS, RELATIVE, metric_names
+from .multiplicity import Adjust
 from .profile_checks import profile_checks
 from .yamlio import line_of, load_yaml, read_capped
 
@@ -108,6 +109,8 @@ class Significance(_Frozen):
     test: Literal["auto", "two_proportion_z", "fisher"] = "auto"
     alpha: Number = Field(0.05, gt=0, lt=1)
     small_n: StrictInt = Field(30, ge=1, description="below this group size 'auto' uses Fisher's exact test")
+    # Across the requirement's group comparisons (see harness/multiplicity.py); flags use the adjusted p-values.
+    adjust: Adjust = "none"
 
 
 class Requirement(_Frozen):

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
+from .multiplicity import ADJUST_LABELS
 from .profile import Profile, Requirement
 
 __all__ = [
@@ -40,6 +41,7 @@ class Measured:
     excluded: bool = False
     p_value: float = math.nan
     confidence: float = 0.95
+    p_adjusted: float = math.nan  # p_value corrected across the requirement's comparisons (significance.adjust)
 
 
 @dataclass(frozen=True)
@@ -108,11 +110,16 @@ def _point(req: Requirement, m: Measured, op: str, t: float, sign: str) -> Judge
     sig = req.significance
     if sig is None:
         return Judgement(req.on_breach, m.value, breach)
-    if math.isnan(m.p_value):
+    p = m.p_value if sig.adjust == "none" else m.p_adjusted
+    if math.isnan(p):
         return Judgement("inconclusive", m.value, f"{breach}; significance could not be tested")
-    if m.p_value < sig.alpha:
-        return Judgement(req.on_breach, m.value, f"{breach} and the difference is significant (p = {m.p_value:.3g} < {sig.alpha:g})")
-    return Judgement("pass", m.value, f"{breach} but the difference is not significant (p = {m.p_value:.3g} >= {sig.alpha:g})")
+    label = "p" if sig.adjust == "none" else f"{ADJUST_LABELS[sig.adjust]} p"
+    raw = "" if sig.adjust == "none" else f"; unadjusted p = {m.p_value:.3g}"
+    if p < sig.alpha:
+        return Judgement(req.on_breach, m.value,
+                         f"{breach} and the difference is significant ({label} = {p:.3g} < {sig.alpha:g}{raw})")
+    return Judgement("pass", m.value,
+                     f"{breach} but the difference is not significant ({label} = {p:.3g} >= {sig.alpha:g}{raw})")
 
 
 def _dual(req: Requirement, m: Measured, op: str, t: float, sign: str, bound: float, name: str) -> Judgement:
