@@ -18,6 +18,7 @@ __all__ = [
     "Measured",
     "PolicyClock",
     "Status",
+    "Successor",
     "judge",
     "overall_verdict",
     "policy_clock",
@@ -142,19 +143,50 @@ def overall_verdict(blocking_statuses: Iterable[Status]) -> Overall:
 
 
 @dataclass(frozen=True)
+class Successor:
+    """A newer version of the same profile, in force on the evaluation date (see ``supersession``)."""
+
+    id: str
+    version: str
+    effective_from: dt.date
+    sha256: str
+
+    def record(self) -> dict[str, str]:
+        return {"id": self.id, "version": self.version, "effective_from": self.effective_from.isoformat(),
+                "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
 class PolicyClock:
     status: PolicyStatus
     as_of: dt.date
     message: str
+    superseded_by: Successor | None = None
+
+    @property
+    def in_force(self) -> bool:
+        """The profile judged is the version in force on ``as_of``: effective, and no newer one is."""
+        return self.status != "not_in_force" and self.superseded_by is None
+
+    def record(self) -> dict[str, object]:
+        """The clock as the summary, the JSON output and the MLflow tags keep it."""
+        return {"status": self.status, "as_of": self.as_of.isoformat(), "message": self.message,
+                "in_force": self.in_force,
+                "superseded_by": None if self.superseded_by is None else self.superseded_by.record()}
 
 
-def policy_clock(profile: Profile, as_of: dt.date) -> PolicyClock:
-    """Where ``as_of`` falls between the profile's effective and enforcement dates."""
+def policy_clock(profile: Profile, as_of: dt.date, *, superseded_by: Successor | None = None) -> PolicyClock:
+    """Where ``as_of`` falls between the profile's effective and enforcement dates, and whether a newer
+    version (``superseded_by``, found in the catalogue) has replaced it by then."""
     eff, enf = profile.effective_from, profile.enforcement_from
     if as_of < eff:
-        return PolicyClock("not_in_force", as_of,
-                           f"informational: the profile takes effect on {eff.isoformat()}")
-    if as_of < enf:
-        return PolicyClock("grace_period", as_of,
-                           f"advisory; sanctions start on {enf.isoformat()}")
-    return PolicyClock("enforced", as_of, f"enforced since {enf.isoformat()}")
+        status: PolicyStatus = "not_in_force"
+        message = f"informational: the profile takes effect on {eff.isoformat()}"
+    elif as_of < enf:
+        status, message = "grace_period", f"advisory; sanctions start on {enf.isoformat()}"
+    else:
+        status, message = "enforced", f"enforced since {enf.isoformat()}"
+    if superseded_by is not None:
+        message += (f"; superseded by {superseded_by.id} v{superseded_by.version}, in force since "
+                    f"{superseded_by.effective_from.isoformat()}")
+    return PolicyClock(status, as_of, message, superseded_by)
