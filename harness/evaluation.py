@@ -207,7 +207,7 @@ def evaluate(
     loaded = _as_loaded(profile)
     as_of = as_of or dt.date.today()
     check_supersedes(loaded)  # before any model runs: a wrong link costs nothing
-    successor = in_force_successor(loaded, as_of)
+    successor = in_force_successor(loaded.profile, as_of)
     signer = None
     if sign_key is not None:
         from .evidence.signing import load_signer

@@ -21,12 +21,12 @@ from typing import Any
 
 from .catalog import find_profile, profile_entries
 from .errors import ProfileError
-from .profile import LoadedProfile, load_profile
+from .profile import LoadedProfile, Profile, load_profile
 from .profile_checks import version_key
 from .verdict import Successor
 from .yamlio import line_of, load_yaml
 
-__all__ = ["check_supersedes", "in_force_successor", "recorded_successor"]
+__all__ = ["check_supersedes", "contradicted_successor", "in_force_successor", "recorded_successor"]
 
 
 def check_supersedes(loaded: LoadedProfile) -> None:
@@ -43,9 +43,8 @@ def check_supersedes(loaded: LoadedProfile) -> None:
                        f"{new_date.isoformat()}; expected the superseded version to take effect earlier")
 
 
-def in_force_successor(loaded: LoadedProfile, as_of: dt.date) -> Successor | None:
+def in_force_successor(profile: Profile, as_of: dt.date) -> Successor | None:
     """The newest version of the same id in the catalogue that is newer and effective on ``as_of``."""
-    profile = loaded.profile
     mine = version_key(profile.version)
     newer = {e.version for e in profile_entries() if e.id == profile.id and version_key(e.version) > mine}
     for version in sorted(newer, key=version_key, reverse=True):
@@ -54,6 +53,28 @@ def in_force_successor(loaded: LoadedProfile, as_of: dt.date) -> Successor | Non
         if later.profile.effective_from <= as_of:
             return Successor(profile.id, version, later.profile.effective_from, later.sha256)
     return None
+
+
+def contradicted_successor(profile: Profile, summary: dict[str, Any]) -> str | None:
+    """For an auditor: why the catalogue searched now contradicts what a bundle recorded as in force, or None.
+
+    A run records the newest version its own catalogue held; a vendor who left the ministry's
+    newer version out of its search path would record its own version as in force. A successor
+    the auditor's catalogue lacks contradicts nothing (the run knew of more versions, not fewer).
+    """
+    policy = summary.get("policy") if isinstance(summary.get("policy"), dict) else {}
+    try:
+        as_of = dt.date.fromisoformat(str(policy.get("as_of")))
+    except ValueError:
+        return None  # a malformed date is reported where the summary is recomputed
+    now = in_force_successor(profile, as_of)
+    recorded = recorded_successor(summary)
+    if now is None or now == recorded:
+        return None
+    said = "none (in force)" if recorded is None else f"{recorded.id}@{recorded.version}"
+    return (f"summary.json policy.superseded_by: the bundle records {said}, but in the catalogue searched now "
+            f"{now.id}@{now.version} (SHA-256 {now.sha256}) is in force on {as_of.isoformat()}, since "
+            f"{now.effective_from.isoformat()}")
 
 
 def recorded_successor(summary: dict[str, Any]) -> Successor | None:

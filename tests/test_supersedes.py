@@ -83,6 +83,28 @@ def test_a_superseded_bundle_verifies_against_the_successor_it_recorded(supersed
     assert any("recomputed from the stored profile" in c for c in result.checks)
 
 
+def test_an_auditor_whose_catalogue_agrees_sees_no_problem(superseded):
+    _, bundle, v2 = superseded
+    res = run("verify", bundle, "--no-tracking", "--profile", V1, "--profiles", v2.parent)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.splitlines()[-1] == "verified"
+
+
+def test_an_auditor_is_told_of_a_newer_version_the_run_left_out(tmp_path, callbacks_csv):
+    (tmp_path / "published").mkdir()
+    res = _run_v1(tmp_path, callbacks_csv, "2026-09-01", "--json")
+    assert json.loads(res.stdout)["policy"]["in_force"] is True  # this run's catalogue holds version 1 only
+    v2 = _version(tmp_path / "ministry", 2)
+    bundle = next((tmp_path / "out").iterdir())
+    res = run("verify", bundle, "--no-tracking", "--profile", V1, "--profiles", v2.parent)
+    sha = _successor_record(v2)["sha256"]
+    assert res.exit_code == 1
+    assert res.stdout.splitlines()[-2:] == [
+        "NOT VERIFIED: 1 problem(s)",
+        f"  - summary.json policy.superseded_by: the bundle records none (in force), but in the catalogue searched "
+        f"now hiring-aedt@2 (SHA-256 {sha}) is in force on 2026-09-01, since 2026-06-01"]
+
+
 def test_the_banner_says_which_version_is_in_force(tmp_path, callbacks_csv):
     _version(tmp_path / "published", 2)
     res = _run_v1(tmp_path, callbacks_csv, "2026-09-01")
