@@ -3,7 +3,8 @@
 A significance-conditioned flag tests every group against the reference group; with many
 groups, some comparison is significant by chance alone. ``significance.adjust`` says how
 the family of a requirement's comparisons (every group with a p-value: the eligible groups
-other than the reference) is corrected:
+other than the reference, those below ``min_support`` included, since they were tested) is
+corrected:
 
 - ``none``: each comparison at its own level, as the four-fifths practice is per comparison;
 - ``bonferroni``: ``min(1, m p)``, the family-wise error rate at most alpha;
