@@ -266,8 +266,9 @@ def ratio_power(req: Requirement, *, ratio: float, reference_rate: float, n_grou
             rate_ref = b / n_ref
             value = min((a / n_group) / rate_ref, 1.0) if rate_ref > 0 else math.nan
             p = test(a, n_group, b, n_ref)
+            adjusted = math.nan if math.isnan(p) else min(1.0, p * comparisons)
             cache[a, b] = judge(req, Measured(value, math.nan, math.nan, rows, pos, neg, p_value=p,
-                                              p_adjusted=min(1.0, p * comparisons))).status
+                                              p_adjusted=adjusted)).status
         flagged += cache[a, b] == req.on_breach
         passed += cache[a, b] == "pass"
     return flagged / SIMULATIONS, passed / SIMULATIONS

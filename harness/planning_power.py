@@ -61,7 +61,7 @@ def plan_ratio(profile: Profile, req: Requirement, sizes: pd.DataFrame, assumed:
             note += f"; no disparity is {verb} with {POWER:.0%} power at this size"
         if req.significance is not None and req.significance.adjust != "none":
             note += (f"; p-values {req.significance.adjust}-adjusted over {max(1, sum(eligible) - 1)} comparisons, "
-                     "planned at the Bonferroni level (at least this power)")
+                     "planned at the Bonferroni level (Holm and Benjamini-Hochberg flag at least as often)")
         if profile.inference.bootstrap.unit == "cluster" and req.significance is not None:
             note += "; rows simulated as independent: the profile's cluster-robust test needs more"
         out.append(PlannedGroup(**base, method="simulation", assumed=assumed, pass_probability=passing,
