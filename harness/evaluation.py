@@ -32,6 +32,7 @@ from .profile import LoadedProfile, Profile, load_profile, parse_profile
 from .report import render_html, render_markdown
 from .sandbox import Limits, Options
 from .stats import AtomTable
+from .supersession import check_supersedes, in_force_successor
 from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
 
 if TYPE_CHECKING:
@@ -204,6 +205,9 @@ def evaluate(
     options = Options(sandbox=sandbox, limits=limits or Limits(), trust_model=trust_model,
                       trusted_types=tuple(trusted_types))
     loaded = _as_loaded(profile)
+    as_of = as_of or dt.date.today()
+    check_supersedes(loaded)  # before any model runs: a wrong link costs nothing
+    successor = in_force_successor(loaded.profile, as_of)
     signer = None
     if sign_key is not None:
         from .evidence.signing import load_signer
@@ -225,7 +229,7 @@ def evaluate(
         say(f"measuring {len(loaded.profile.requirements)} requirements "
             f"({opts.bootstrap.replicates:,} bootstrap replicates)")
         outcome = judge_table(loaded.profile, table)
-        clock = policy_clock(loaded.profile, as_of or dt.date.today())
+        clock = policy_clock(loaded.profile, as_of, superseded_by=successor)
         summary = _summary(loaded, subject, outcome, clock)
         bundle, pending = None, None
         if out is not None or tracking:
@@ -326,7 +330,8 @@ def judge_all(profile: Profile, measurements: pd.DataFrame) -> pd.DataFrame:
     for m in measurements.itertuples(index=False):
         req = profile.requirement(m.requirement)
         measured = Measured(value=m.value, ci_low=m.ci_low, ci_high=m.ci_high, n=m.n, positives=m.positives,
-                            negatives=m.negatives, excluded=bool(m.excluded), p_value=m.p_value, confidence=conf)
+                            negatives=m.negatives, excluded=bool(m.excluded), p_value=m.p_value, confidence=conf,
+                            p_adjusted=m.p_adjusted)
         j = judge(req, measured)
         th = req.threshold
         rows.append({
@@ -363,7 +368,7 @@ def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: P
                     "effective_from": p.effective_from.isoformat(), "enforcement_from": p.enforcement_from.isoformat(),
                     "sha256": loaded.sha256},
         "verdict": outcome.verdict,
-        "policy": {"status": clock.status, "as_of": clock.as_of.isoformat(), "message": clock.message},
+        "policy": clock.record(),
         "benchmark": {"id": subject.benchmark_id, "sha256": subject.sha256, "split": subject.split,
                       "rows": int(subject.rows)},
         "conformance": conformance(p.benchmark.split, subject.split),

@@ -46,6 +46,7 @@ import pandas as pd
 
 from .errors import ProfileError
 from .metrics import METRICS, RELATIVE, Cells, Metric, base_metric
+from .multiplicity import adjust_p_values
 from .profile import Profile, Requirement
 from .resampling import (
     bca_interval,
@@ -66,7 +67,7 @@ __all__ = ["MEASUREMENT_COLUMNS", "View", "measure", "requirement_views", "resam
 
 MEASUREMENT_COLUMNS = [
     "requirement", "metric", "family", "group", "value", "ci_low", "ci_high", "interval",
-    "n", "positives", "negatives", "excluded", "p_value", "reference_group",
+    "n", "positives", "negatives", "excluded", "p_value", "p_adjusted", "reference_group",
 ]
 
 
@@ -352,6 +353,8 @@ def _rows(v: View, table: AtomTable, confidence: float, clustered: bool) -> pd.D
         "negatives": n - pos if table.is_regression else (n - pos).astype(np.int64),
         "excluded": ~v.eligible,
         "p_value": p,
+        # flags use these: the raw p-values corrected across the requirement's comparisons
+        "p_adjusted": p if v.req.significance is None else adjust_p_values(p, v.req.significance.adjust),
         "reference_group": ref,
     })
 

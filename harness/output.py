@@ -41,6 +41,10 @@ def verdict_table(result: Evaluation) -> str:
     ]
     if exploratory:
         header.append(f"EXPLORATORY: {exploratory}")
+    newer = result.policy.superseded_by
+    if newer is not None:
+        header.append(f"SUPERSEDED: {newer.id} v{newer.version} is in force on {result.policy.as_of} (since "
+                      f"{newer.effective_from}); this verdict is for v{p['version']}")
     merged = result.measurements.merge(result.verdicts[["requirement", "group", "status", "reason", "blocking"]],
                                        on=["requirement", "group"])
     rows = [("req", "group", "metric", "value", f"{conf} CI", "n", "status", "reason")]
@@ -84,7 +88,7 @@ def evaluation_json(result: Evaluation) -> dict[str, Any]:
         "conformance_reason": _exploratory(result.summary) or None,
         "favourable_decision": result.summary.get("favourable_decision", 1),
         "policy_status": result.policy_status,
-        "policy": {"as_of": result.policy.as_of.isoformat(), "message": result.policy.message},
+        "policy": {k: v for k, v in result.policy.record().items() if k != "status"},
         "profile": result.summary["profile"],
         "benchmark": result.summary["benchmark"],
         "model": result.summary["model"],

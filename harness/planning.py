@@ -241,12 +241,16 @@ def _unplannable(req: Requirement, kind: str, denominator: str, method: str) -> 
 
 
 def ratio_power(req: Requirement, *, ratio: float, reference_rate: float, n_group: int, n_ref: int,
-                support: tuple[int, float, float], rng_seed: tuple[int, ...]) -> tuple[float, float]:
+                support: tuple[int, float, float], rng_seed: tuple[int, ...],
+                comparisons: int = 1) -> tuple[float, float]:
     """(probability of a flag or fail, probability of a pass) for a true impact ratio, by simulation.
 
     Both counts are binomial; each simulated pair is judged with the harness's own test (Fisher's
     exact test under ``small_n`` when the test is ``auto``) and decision rule. The same uniforms
     serve every ratio, so the power is monotone in the ratio and the search below is stable.
+    Under ``significance.adjust`` the p-value is judged at the Bonferroni level of the
+    requirement's ``comparisons``: exact for Bonferroni, and since Holm's and Benjamini-Hochberg's
+    adjusted p-values are never larger, a lower bound of their power to flag.
     """
     u = np.random.default_rng(list(rng_seed)).random((2, SIMULATIONS))
     x_g = st.binom.ppf(u[0], n_group, min(ratio * reference_rate, 1.0))
@@ -262,7 +266,9 @@ def ratio_power(req: Requirement, *, ratio: float, reference_rate: float, n_grou
             rate_ref = b / n_ref
             value = min((a / n_group) / rate_ref, 1.0) if rate_ref > 0 else math.nan
             p = test(a, n_group, b, n_ref)
-            cache[a, b] = judge(req, Measured(value, math.nan, math.nan, rows, pos, neg, p_value=p)).status
+            adjusted = math.nan if math.isnan(p) else min(1.0, p * comparisons)
+            cache[a, b] = judge(req, Measured(value, math.nan, math.nan, rows, pos, neg, p_value=p,
+                                              p_adjusted=adjusted)).status
         flagged += cache[a, b] == req.on_breach
         passed += cache[a, b] == "pass"
     return flagged / SIMULATIONS, passed / SIMULATIONS

@@ -47,7 +47,8 @@ def plan_ratio(profile: Profile, req: Requirement, sizes: pd.DataFrame, assumed:
         rate = ref.positives / ref.rows if req.base_metric == "selection_rate" and ref.rows else 0.5
         seed = (profile.inference.bootstrap.seed, *seed_path, g)
         kwargs = dict(reference_rate=rate, n_group=size, n_ref=n_ref,
-                      support=(int(row.rows), row.positives, row.negatives), rng_seed=seed)
+                      support=(int(row.rows), row.positives, row.negatives), rng_seed=seed,
+                      comparisons=max(1, sum(eligible) - 1))
         if size == 0 or n_ref == 0 or rate == 0:
             out.append(PlannedGroup(**base, method="not_planned", note="no rows in the group's or the reference's "
                                     "denominator, or a reference rate of 0"))
@@ -58,6 +59,9 @@ def plan_ratio(profile: Profile, req: Requirement, sizes: pd.DataFrame, assumed:
         if req.significance is not None and math.isnan(flagged) and req.threshold:
             verb = "flagged" if req.on_breach == "flag" else "failed"
             note += f"; no disparity is {verb} with {POWER:.0%} power at this size"
+        if req.significance is not None and req.significance.adjust != "none":
+            note += (f"; p-values {req.significance.adjust}-adjusted over {max(1, sum(eligible) - 1)} comparisons, "
+                     "planned at the Bonferroni level (Holm and Benjamini-Hochberg flag at least as often)")
         if profile.inference.bootstrap.unit == "cluster" and req.significance is not None:
             note += "; rows simulated as independent: the profile's cluster-robust test needs more"
         out.append(PlannedGroup(**base, method="simulation", assumed=assumed, pass_probability=passing,

@@ -25,6 +25,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, SerializerF
 
 from .errors import ProfileError
 from .metrics import METRICS, RELATIVE, metric_names
+from .multiplicity import Adjust
 from .profile_checks import profile_checks
 from .yamlio import line_of, load_yaml, read_capped
 
@@ -33,6 +34,7 @@ __all__ = [
     "DerivedColumn",
     "Inference",
     "Profile",
+    "ProfileVersion",
     "Requirement",
     "Significance",
     "Support",
@@ -105,9 +107,14 @@ class Support(_Frozen):
 
 
 class Significance(_Frozen):
+    """A breach is flagged only when significant; ``adjust`` corrects the p-values across the requirement's
+    group comparisons (Holm, Bonferroni or Benjamini-Hochberg), and flags then use the adjusted ones."""
+
     test: Literal["auto", "two_proportion_z", "fisher"] = "auto"
     alpha: Number = Field(0.05, gt=0, lt=1)
     small_n: StrictInt = Field(30, ge=1, description="below this group size 'auto' uses Fisher's exact test")
+    # Across the requirement's group comparisons (see harness/multiplicity.py); flags use the adjusted p-values.
+    adjust: Adjust = "none"
 
 
 class Requirement(_Frozen):
@@ -269,6 +276,14 @@ class DerivedColumn(_Frozen):
         return self
 
 
+class ProfileVersion(_Frozen):
+    """An earlier version of this profile that this one replaces from its ``effective_from``: from that
+    date, a run against the earlier version says that this one is in force."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    version: StrictInt | StrictStr
+
+
 class ModelInputs(_Frozen):
     allow_sensitive: list[str] = []
 
@@ -283,6 +298,8 @@ class Profile(_Frozen):
     references: list[str] = []
     effective_from: Date
     enforcement_from: Date
+    # The version this one replaces; the policy clock then tells which version is in force (harness/supersession.py).
+    supersedes: ProfileVersion | None = None
     benchmark: BenchmarkRef
     task: Literal["binary_classification", "regression"]
     model_inputs: ModelInputs = ModelInputs()
@@ -299,6 +316,14 @@ class Profile(_Frozen):
 
     def requirement(self, rid: str) -> Requirement:
         return next(r for r in self.requirements if r.id == rid)
+
+    @model_serializer(mode="wrap")
+    def _without_unset_supersedes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A profile that supersedes nothing reads back as written (its lines keep their numbers)."""
+        data = handler(self)
+        if data.get("supersedes") is None:
+            data.pop("supersedes", None)
+        return data
 
 
 class LoadedProfile(BaseModel):
@@ -385,6 +410,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "benchmark": BenchmarkRef,
     "derived": DerivedColumn,
     "model_inputs": ModelInputs,
+    "supersedes": ProfileVersion,
 }
 
 

@@ -13,11 +13,34 @@ from .metrics import CALIBRATION, METRICS, RELATIVE, value_range
 if TYPE_CHECKING:
     from .profile import Profile
 
-__all__ = ["profile_checks"]
+__all__ = ["profile_checks", "version_key"]
 
 
 def profile_checks(profile: Profile) -> list[dict[str, Any]]:
-    return _range_checks(profile) + _task_checks(profile) + _score_checks(profile) + _independence_checks(profile)
+    return (_range_checks(profile) + _task_checks(profile) + _score_checks(profile) + _independence_checks(profile)
+            + _supersedes_checks(profile))
+
+
+def version_key(version: object) -> tuple[int, int, str]:
+    """Versions in the catalogue's order: whole numbers by value, after every text version; text by text."""
+    text = str(version)
+    return (1, int(text), "") if text.isdigit() else (0, 0, text)
+
+
+def _supersedes_checks(profile: Profile) -> list[dict[str, Any]]:
+    """A profile supersedes an earlier version of itself, never another profile or a later version."""
+    old = profile.supersedes
+    if old is None:
+        return []
+    errors = []
+    if old.id != profile.id:
+        errors.append(_error(("supersedes", "id"), f"'{old.id}' is another profile's id; expected '{profile.id}' "
+                             "(a version supersedes an earlier version of the same profile)"))
+    if version_key(old.version) >= version_key(profile.version):
+        errors.append(_error(("supersedes", "version"), f"version {old.version} is not earlier than this profile's "
+                             f"version {profile.version}; expected an earlier version (whole numbers count up, "
+                             "and come after text versions)"))
+    return errors
 
 
 def _range_checks(profile: Profile) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
+from .multiplicity import ADJUST_LABELS
 from .profile import Profile, Requirement
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Measured",
     "PolicyClock",
     "Status",
+    "Successor",
     "judge",
     "overall_verdict",
     "policy_clock",
@@ -40,6 +42,7 @@ class Measured:
     excluded: bool = False
     p_value: float = math.nan
     confidence: float = 0.95
+    p_adjusted: float = math.nan  # p_value corrected across the requirement's comparisons (significance.adjust)
 
 
 @dataclass(frozen=True)
@@ -108,11 +111,16 @@ def _point(req: Requirement, m: Measured, op: str, t: float, sign: str) -> Judge
     sig = req.significance
     if sig is None:
         return Judgement(req.on_breach, m.value, breach)
-    if math.isnan(m.p_value):
+    p = m.p_value if sig.adjust == "none" else m.p_adjusted
+    if math.isnan(p):
         return Judgement("inconclusive", m.value, f"{breach}; significance could not be tested")
-    if m.p_value < sig.alpha:
-        return Judgement(req.on_breach, m.value, f"{breach} and the difference is significant (p = {m.p_value:.3g} < {sig.alpha:g})")
-    return Judgement("pass", m.value, f"{breach} but the difference is not significant (p = {m.p_value:.3g} >= {sig.alpha:g})")
+    label = "p" if sig.adjust == "none" else f"{ADJUST_LABELS[sig.adjust]} p"
+    raw = "" if sig.adjust == "none" else f"; unadjusted p = {m.p_value:.3g}"
+    if p < sig.alpha:
+        return Judgement(req.on_breach, m.value,
+                         f"{breach} and the difference is significant ({label} = {p:.3g} < {sig.alpha:g}{raw})")
+    return Judgement("pass", m.value,
+                     f"{breach} but the difference is not significant ({label} = {p:.3g} >= {sig.alpha:g}{raw})")
 
 
 def _dual(req: Requirement, m: Measured, op: str, t: float, sign: str, bound: float, name: str) -> Judgement:
@@ -135,19 +143,50 @@ def overall_verdict(blocking_statuses: Iterable[Status]) -> Overall:
 
 
 @dataclass(frozen=True)
+class Successor:
+    """A newer version of the same profile, in force on the evaluation date (see ``supersession``)."""
+
+    id: str
+    version: str
+    effective_from: dt.date
+    sha256: str
+
+    def record(self) -> dict[str, str]:
+        return {"id": self.id, "version": self.version, "effective_from": self.effective_from.isoformat(),
+                "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
 class PolicyClock:
     status: PolicyStatus
     as_of: dt.date
     message: str
+    superseded_by: Successor | None = None
+
+    @property
+    def in_force(self) -> bool:
+        """The profile judged is the version in force on ``as_of``: effective, and no newer one is."""
+        return self.status != "not_in_force" and self.superseded_by is None
+
+    def record(self) -> dict[str, object]:
+        """The clock as the summary, the JSON output and the MLflow tags keep it."""
+        return {"status": self.status, "as_of": self.as_of.isoformat(), "message": self.message,
+                "in_force": self.in_force,
+                "superseded_by": None if self.superseded_by is None else self.superseded_by.record()}
 
 
-def policy_clock(profile: Profile, as_of: dt.date) -> PolicyClock:
-    """Where ``as_of`` falls between the profile's effective and enforcement dates."""
+def policy_clock(profile: Profile, as_of: dt.date, *, superseded_by: Successor | None = None) -> PolicyClock:
+    """Where ``as_of`` falls between the profile's effective and enforcement dates, and whether a newer
+    version (``superseded_by``, found in the catalogue) has replaced it by then."""
     eff, enf = profile.effective_from, profile.enforcement_from
     if as_of < eff:
-        return PolicyClock("not_in_force", as_of,
-                           f"informational: the profile takes effect on {eff.isoformat()}")
-    if as_of < enf:
-        return PolicyClock("grace_period", as_of,
-                           f"advisory; sanctions start on {enf.isoformat()}")
-    return PolicyClock("enforced", as_of, f"enforced since {enf.isoformat()}")
+        status: PolicyStatus = "not_in_force"
+        message = f"informational: the profile takes effect on {eff.isoformat()}"
+    elif as_of < enf:
+        status, message = "grace_period", f"advisory; sanctions start on {enf.isoformat()}"
+    else:
+        status, message = "enforced", f"enforced since {enf.isoformat()}"
+    if superseded_by is not None:
+        message += (f"; superseded by {superseded_by.id} v{superseded_by.version}, in force since "
+                    f"{superseded_by.effective_from.isoformat()}")
+    return PolicyClock(status, as_of, message, superseded_by)

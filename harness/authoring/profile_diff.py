@@ -19,6 +19,7 @@ _KINDS = {
     "interval": "interval", "min_support": "support", "effective_from": "dates", "enforcement_from": "dates",
     "benchmark": "benchmark pin", "inference": "inference", "version": "version", "metric": "metric", "of": "metric",
     "tolerance": "metric", "weighted": "metric", "model_inputs": "model inputs", "derived": "groups",
+    "supersedes": "supersedes",
 }
 
 
@@ -46,6 +47,8 @@ def _dump(model: Profile | Requirement) -> dict[str, Any]:
     data = model.model_dump(mode="json", exclude={"requirements"})
     if isinstance(model, Requirement) and model.threshold is not None:
         data["threshold"] = model.threshold.text()  # 'min 0.8' rather than two fields, one of them null
+    if isinstance(model, Profile) and model.supersedes is not None:
+        data["supersedes"] = _ref(model.supersedes.id, model.supersedes.version)
     return _flatten(data, "")
 
 
@@ -83,6 +86,21 @@ def _summary(req: Requirement) -> str:
     return " ".join(parts)
 
 
+def _ref(pid: str, version: object) -> str:
+    return f"{pid}@{version}"
+
+
+def supersedes_link(old: Profile, new: Profile) -> str | None:
+    """What NEW says it supersedes, against OLD; None when NEW says nothing."""
+    link = new.supersedes
+    if link is None:
+        return None
+    named = _ref(link.id, link.version)
+    if named == _ref(old.id, old.version):
+        return f"{_ref(new.id, new.version)} supersedes {named} from {new.effective_from.isoformat()}"
+    return f"{_ref(new.id, new.version)} supersedes {named}, not {_ref(old.id, old.version)} (the old profile here)"
+
+
 def _text(value: Any) -> str:
     if value is None:
         return "(unset)"
@@ -93,11 +111,14 @@ def _text(value: Any) -> str:
 
 def render(old: Profile, new: Profile, changes: list[Change], fmt: str) -> str:
     """The changes as text lines or JSON."""
+    link = supersedes_link(old, new)
     if fmt == "json":
         return json.dumps({"old": {"id": old.id, "version": old.version}, "new": {"id": new.id, "version": new.version},
-                           "changes": [asdict(c) for c in changes]}, indent=2, ensure_ascii=False) + "\n"
+                           "supersedes": link, "changes": [asdict(c) for c in changes]},
+                          indent=2, ensure_ascii=False) + "\n"
     lines = [f"profile {old.id} version {old.version} -> {new.id} version {new.version}: "
              + (f"{len(changes)} change(s)" if changes else "no changes")]
+    lines += [] if link is None else [f"link: {link}"]
     current: object = object()
     for change in changes:
         if change.requirement != current:

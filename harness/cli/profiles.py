@@ -61,11 +61,14 @@ def _validate_one(ref: str) -> int:
     from ..catalog import profile_path
     from ..plan import make_plan
     from ..profile import load_profile
+    from ..supersession import check_supersedes
 
     path: str | Path = ref
     try:
         path = profile_path(ref)
-        make_plan(load_profile(path))
+        loaded = load_profile(path)
+        make_plan(loaded)
+        check_supersedes(loaded)
         click.echo(f"{path}: ok")
         return 0
     except HarnessError as exc:

@@ -68,6 +68,7 @@ def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomp
     """Rebuild every derived file and name each difference; None when the inputs themselves fail."""
     from ..evaluation import Subject, _summary, measure_and_judge
     from ..report import render_html, render_markdown
+    from ..supersession import recorded_successor
     from ..verdict import policy_clock
 
     inputs = manifest.get("inputs", {})
@@ -90,7 +91,8 @@ def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomp
     model = inputs.get("model", {})
     subject = Subject(bench.id, bench.sha256, plan.split, len(bench.frame), bench.files(), bench.root,
                       bench.card.label.column, bench.frame.head(0), model, model.get("sandbox"), "")
-    clock = policy_clock(loaded.profile, dt.date.fromisoformat(str(manifest.get("as_of"))))
+    clock = policy_clock(loaded.profile, dt.date.fromisoformat(str(manifest.get("as_of"))),
+                         superseded_by=recorded_successor(stored_summary))  # the catalogue of the run, as recorded
     summary = {**_summary(loaded, subject, outcome, clock), "created_at": manifest.get("created_at")}
     m, v = outcome.measurements, outcome.verdicts
     _compare_inputs(manifest, summary, loaded, bench.files(), found)

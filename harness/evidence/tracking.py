@@ -99,7 +99,7 @@ def _metrics(measurements: pd.DataFrame) -> dict[str, float]:
 
 def _tags(summary: dict[str, Any], manifest_sha256: str) -> dict[str, str]:
     p = summary["profile"]
-    return {
+    tags = {
         "oversight.profile_id": p["id"],
         "oversight.profile_version": p["version"],
         "oversight.profile_sha256": p["sha256"],
@@ -116,6 +116,9 @@ def _tags(summary: dict[str, Any], manifest_sha256: str) -> dict[str, str]:
         "oversight.manifest_sha256": manifest_sha256,
         "oversight.harness_version": summary["harness_version"],
     }
+    if newer := summary["policy"].get("superseded_by"):  # a newer version was in force on the evaluation date
+        tags["oversight.policy.superseded_by"] = f"{newer['id']}@{newer['version']}"
+    return tags
 
 
 def _params(summary: dict[str, Any]) -> dict[str, str]:

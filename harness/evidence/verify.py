@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from .bundle import BUNDLE_FILES, check_hashes, read_manifest, sha256_file
 from .checks import Recomputed, recompute
 from .findings import Findings, VerifyResult
 from .signing import SIGNATURE, check_signature, load_public_keys, read_signature
+
+if TYPE_CHECKING:
+    from ..profile import Profile
 
 __all__ = ["VerifyResult", "published_profile", "verify_bundle", "verify_run"]
 
@@ -169,6 +172,23 @@ def _against_published(bundle: Path, published: tuple[Path, bytes], found: Findi
     else:
         found.checks.append(f"profile: byte-identical to the published {theirs.id} v{theirs.version} ({path}), "
                             f"SHA-256 {want_sha}")
+        _in_force(bundle, theirs, found)
+
+
+def _in_force(bundle: Path, profile: Profile, found: Findings) -> None:
+    """The version the bundle recorded as in force, against the catalogue the auditor searches."""
+    import json
+
+    from ..supersession import contradicted_successor
+
+    try:
+        summary = json.loads((bundle / "summary.json").read_text(encoding="utf-8"))
+        problem = contradicted_successor(profile, summary) if isinstance(summary, dict) else None
+    except (HarnessError, OSError, ValueError) as exc:
+        found.unchecked.append(f"policy: the version in force could not be looked up: {exc}")
+        return
+    if problem:
+        found.problems.append(problem)
 
 
 def _model(manifest: dict[str, Any], recomputed: Recomputed | None, model: Any, found: Findings) -> None:
