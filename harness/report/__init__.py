@@ -6,7 +6,8 @@ status, one section per requirement with every group's estimate, interval and st
 and the provenance an auditor needs to trace each number back to its inputs.
 """
 
+from harness.report.figures import figures_of
 from harness.report.html import render_html
 from harness.report.markdown import render_markdown
 
-__all__ = ["render_html", "render_markdown"]
+__all__ = ["figures_of", "render_html", "render_markdown"]

@@ -15,11 +15,14 @@ from typing import Any
 
 import pandas as pd
 
+from harness.labels import Labels, group_text
 from harness.report import formatting as fmt
 
 __all__ = ["GroupRow", "ProvenanceSection", "ReportView", "RequirementView", "build_view"]
 
 _KEYS = ["requirement", "metric", "family", "group"]
+MANIFEST_NOTE = ("manifest.json, beside this report in the evidence bundle: it lists the SHA-256 of every "
+                 "file of the bundle, this report included, so the report cannot carry the manifest's own hash")
 _COUNT_LABELS = {"unknown_category": "Rows in an unknown category"}
 _MEASURED = ["value", "ci_low", "ci_high", "interval", "n", "positives", "excluded",
              "p_value", "reference_group"]
@@ -43,6 +46,11 @@ class GroupRow:
     reference_group: str
     status: str = ""
     reason: str = ""
+    label: str = ""  # the group with the card's value labels; "" when it has none
+
+    @property
+    def group_text(self) -> str:
+        return self.label or self.group
 
     @property
     def status_label(self) -> str:
@@ -86,6 +94,7 @@ class RequirementView:
     thresholds: tuple[float, ...]
     rows: tuple[GroupRow, ...]
     supporting: tuple[GroupRow, ...]
+    bound_goals: tuple[float, ...] = ()  # the dual rule's goal for the confidence bound
 
     @property
     def worst_status(self) -> str:
@@ -165,6 +174,19 @@ class ReportView:
     profile_sha256: str = ""
     exploratory: str = ""  # why the run is not evidence; "" when it judged the profile's split
     favourable: str = ""  # which decision benefits the person, as selection rates count it
+    labels: Labels | None = None  # the card's value labels, {column: {code: label}}
+
+    @property
+    def blocking_outcome(self) -> str:
+        """E.g. "Of 5 blocking requirements: 2 failed, 1 flagged, 2 passed.": what decided the verdict."""
+        blocking = [r.worst_status for r in self.requirements if r.blocking]
+        if not blocking:
+            return "No requirement is blocking, so none decides the verdict."
+        parts = [f"{blocking.count(s)} {word}" for s, word in _OUTCOME_WORDS if blocking.count(s)]
+        other = len(blocking) - sum(blocking.count(s) for s, _ in _OUTCOME_WORDS)
+        parts += [f"{other} not judged"] if other else []
+        noun = "requirement" if len(blocking) == 1 else "requirements"
+        return f"Of {len(blocking)} blocking {noun}: {', '.join(parts)}."
 
 
 def build_view(
@@ -197,7 +219,18 @@ def build_view(
         profile_sha256=str(profile.get("sha256", "")),
         exploratory=_exploratory(summary.get("conformance")),
         favourable=_favourable(summary.get("favourable_decision")),
+        labels=_labels(summary.get("benchmark", {})),
     )
+
+
+_OUTCOME_WORDS = (("fail", "failed"), ("flag", "flagged"), ("inconclusive", "inconclusive"),
+                  ("insufficient_data", "with insufficient data"), ("pass", "passed"),
+                  ("reported", "reported only"))
+
+
+def _labels(benchmark: Mapping[str, Any]) -> Labels | None:
+    labels = benchmark.get("labels") if isinstance(benchmark, Mapping) else None
+    return labels if isinstance(labels, Mapping) and labels else None
 
 
 def _favourable(decision: object) -> str:
@@ -227,6 +260,7 @@ def _requirements(
     for frame in (verdicts, measurements):
         ids += [i for i in dict.fromkeys(frame["requirement"].astype(str)) if i not in ids]
     judged = _join(measurements, verdicts)
+    labels = _labels(summary.get("benchmark", {}))
     marked = measurements.merge(verdicts[_KEYS].drop_duplicates(), on=_KEYS, how="left",
                                 indicator=True)
     unjudged = marked[marked["_merge"] == "left_only"].drop(columns="_merge")
@@ -237,6 +271,7 @@ def _requirements(
             position=position,
             judged=judged[judged["requirement"].astype(str) == rid],
             unjudged=unjudged[unjudged["requirement"].astype(str) == rid],
+            labels=labels,
         )
         for position, rid in enumerate(ids, start=1)
     )
@@ -255,6 +290,7 @@ def _requirement(
     position: int,
     judged: pd.DataFrame,
     unjudged: pd.DataFrame,
+    labels: Labels | None,
 ) -> RequirementView:
     first: dict[str, Any] = judged.iloc[0].to_dict() if len(judged) else {}
 
@@ -272,9 +308,15 @@ def _requirement(
         rule=declared_or_judged("rule", "none"),
         threshold_text=str(declared.get("threshold", _threshold_text(judged))),
         thresholds=tuple(float(t) for t in judged["threshold"].dropna().unique()),
-        rows=tuple(_row(r) for r in judged.to_dict("records")),
-        supporting=tuple(_row(r) for r in unjudged.to_dict("records")),
+        rows=tuple(_row(r, labels) for r in judged.to_dict("records")),
+        supporting=tuple(_row(r, labels) for r in unjudged.to_dict("records")),
+        bound_goals=_bound_goals(declared),
     )
+
+
+def _bound_goals(declared: Mapping[str, Any]) -> tuple[float, ...]:
+    goal = declared.get("bound_goal")
+    return () if fmt.is_missing(goal) or isinstance(goal, bool) else (float(goal),)
 
 
 def _threshold_text(judged: pd.DataFrame) -> str:
@@ -285,7 +327,7 @@ def _threshold_text(judged: pd.DataFrame) -> str:
     return f"{first['operator']} {fmt.proportion(first['threshold'])}".strip()
 
 
-def _row(record: Mapping[str, Any]) -> GroupRow:
+def _row(record: Mapping[str, Any], labels: Labels | None = None) -> GroupRow:
     def text(key: str) -> str:
         value = record.get(key)
         return "" if fmt.is_missing(value) else str(value)
@@ -310,7 +352,13 @@ def _row(record: Mapping[str, Any]) -> GroupRow:
         reference_group=text("reference_group"),
         status=text("status"),
         reason=text("reason"),
+        label=_labelled(text("family"), text("group"), labels),
     )
+
+
+def _labelled(family: str, group: str, labels: Labels | None) -> str:
+    named = group_text(family, group, labels)
+    return "" if named == group else named
 
 
 def _data_notes(counts: Mapping[str, Any]) -> tuple[str, ...]:
@@ -353,8 +401,8 @@ def _provenance(summary: Mapping[str, Any]) -> tuple[ProvenanceSection, ...]:
             ("Confidence level", summary.get("confidence")), ("Random seed", summary.get("seed")),
             ("Bootstrap", _bootstrap_text(summary)),
             ("Harness version", summary.get("harness_version")),
-            ("Manifest SHA-256", summary.get("manifest_sha256")),
-        ], hashes={"Manifest SHA-256"}),
+            ("Evidence manifest", MANIFEST_NOTE),
+        ]),
     )
 
 
