@@ -29,7 +29,7 @@ from .plan import (Plan, atoms_of, check_columns, check_pinned, locate_benchmark
                    validate_scores)
 from .predictors import Predictions, load_model, predict
 from .profile import LoadedProfile, Profile, load_profile, parse_profile
-from .report import figures_of, render_html, render_markdown
+from .report import figures_of, render_reports
 from .sandbox import Limits, Options
 from .stats import AtomTable
 from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
@@ -417,8 +417,7 @@ def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | 
         return write_bundle(
             out, name, profile_text=loaded.text, predictions=predictions, measurements=m,
             verdicts=v, summary=summary, inputs=inputs,
-            render=lambda: (render_html(summary, m, v, figures=figures_of(loaded.profile, outcome.table)),
-                            render_markdown(summary, m, v)),
+            render=lambda: render_reports(summary, m, v, figures=figures_of(loaded.profile, outcome.table)),
             tracking=pending is not None, signer=signer, model_log=subject.model_log,
         )
     except BaseException:

@@ -11,8 +11,10 @@ reports, manifest), and within it ``render_html`` and ``render_markdown`` as the
 module calls them. One warm-up process (disk caches), then ``--repeats``; figures are medians.
 
 The harness measured is whichever ``harness`` is first on ``sys.path``: from the repository
-root, ``PYTHONPATH=. .venv/bin/python perf/rendering.py`` measures the working tree; put
-an extracted older tree first to measure that one.
+root, ``PYTHONPATH=. .venv/bin/python perf/rendering.py`` measures the working tree.
+``--against DIR`` alternates its runs with runs of the harness in ``DIR`` (for example
+``git archive <commit> | tar -x -C DIR``), so a before/after comparison holds while the
+machine's speed drifts.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402  (perf/data.py)
 
-_TIMED = ("_write", "render_html", "render_markdown")
+_TIMED = ("_write", "render_reports", "render_html", "render_markdown")
 TARGET_SECONDS = 0.5
 
 
@@ -84,42 +86,68 @@ def once(profile: Path, preds: Path, out: Path) -> dict[str, float]:
     return stages
 
 
-def _child(profile: Path, preds: Path, out: Path) -> dict[str, float]:
-    """One run in a fresh interpreter with this process's ``sys.path`` (so the same harness)."""
+def _child(profile: Path, preds: Path, out: Path, tree: Path | None) -> dict[str, float]:
+    """One run in a fresh interpreter: this process's ``sys.path``, or ``tree``'s harness first."""
     code = ("import json, sys; sys.path[:0] = json.loads(sys.argv[1]); import rendering; "
             "print(json.dumps(rendering.once(*map(rendering.Path, sys.argv[2:]))))")
-    paths = [str(Path(__file__).resolve().parent), *sys.path[1:]]
+    paths = [str(Path(__file__).resolve().parent), *([str(tree)] if tree else []), *sys.path[1:]]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} if tree else None
     done = subprocess.run([sys.executable, "-c", code, json.dumps(paths), str(profile), str(preds), str(out)],
-                          check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+                          check=True, capture_output=True, text=True, env=env)
+    stages = json.loads(done.stdout.strip().splitlines()[-1])
+    # one call renders both reports, or (older trees) one call each
+    stages["reports"] = stages.get("render_reports", stages.get("render_html", 0.0) + stages.get("render_markdown", 0.0))
+    return stages
 
 
-def run(*, rows: int, repeats: int) -> dict[str, Any]:
+def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(r.get(key, float("nan")) for r in runs) for key in ("_write", "reports", "evaluate")}
+
+
+def run(*, rows: int, repeats: int, against: Path | None = None) -> dict[str, Any]:
+    """``repeats`` runs of this harness; with ``against``, runs of that tree's harness in turn (A B A B ...)."""
     import harness
 
     profile, preds = _inputs(rows)
+    runs: list[dict[str, float]] = []
+    other: list[dict[str, float]] = []
+    load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="oversight-render-") as tmp:
-        _child(profile, preds, Path(tmp) / "warm-up")
-        runs = [_child(profile, preds, Path(tmp) / f"run-{i}") for i in range(repeats)]
-    medians = {key: statistics.median(r.get(key, float("nan")) for r in runs) for key in (*_TIMED, "evaluate")}
-    return {
+        _child(profile, preds, Path(tmp) / "warm-up", None)
+        for i in range(repeats):
+            runs.append(_child(profile, preds, Path(tmp) / f"run-{i}", None))
+            if against is not None:
+                other.append(_child(profile, preds, Path(tmp) / f"other-{i}", against))
+    load.append(os.getloadavg()[0])
+    medians = _medians(runs)
+    result: dict[str, Any] = {
         "rows": rows,
         "repeats": repeats,
         "harness": str(Path(harness.__file__).resolve().parent),
-        "load_1min": os.getloadavg()[0],
+        "load_1min": load,
         "runs": runs,
         "medians": medians,
         "target_seconds": TARGET_SECONDS,
         "met": medians["_write"] <= TARGET_SECONDS,
     }
+    if against is not None:
+        ratios = [a["_write"] / b["_write"] for a, b in zip(runs, other)]
+        result["against"] = {"tree": str(against), "runs": other, "medians": _medians(other),
+                             "ratio_median": statistics.median(ratios), "ratios": ratios}
+    return result
 
 
 def summary(r: dict[str, Any]) -> str:
     m = r["medians"]
-    return (f"{r['rows']:,} rows, median of {r['repeats']} (harness {r['harness']}): "
-            f"bundle and reports {m['_write']:.3f} s (render_html {m['render_html']:.3f} s, "
-            f"render_markdown {m['render_markdown']:.3f} s); evaluate {m['evaluate']:.2f} s; "
-            f"target <= {TARGET_SECONDS} s: {'met' if r['met'] else 'not met'}")
+    text = (f"{r['rows']:,} rows, median of {r['repeats']} (harness {r['harness']}): "
+            f"bundle and reports {m['_write']:.3f} s (both reports {m['reports']:.3f} s); "
+            f"evaluate {m['evaluate']:.2f} s; target <= {TARGET_SECONDS} s: {'met' if r['met'] else 'not met'}; "
+            f"1-minute load {r['load_1min'][0]:.1f} -> {r['load_1min'][1]:.1f}")
+    if "against" in r:
+        o = r["against"]
+        text += (f"\nagainst {o['tree']}: bundle and reports {o['medians']['_write']:.3f} s (both reports "
+                 f"{o['medians']['reports']:.3f} s); ratio this/that, median of pairs: {o['ratio_median']:.3f}")
+    return text
 
 
 def main() -> None:
@@ -127,8 +155,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--against", type=Path, help="a folder holding another harness/ (e.g. from git archive): "
+                        "its runs alternate with this one's and the ratio is given pair by pair")
     args = parser.parse_args()
-    result = run(rows=args.rows, repeats=args.repeats)
+    result = run(rows=args.rows, repeats=args.repeats, against=args.against)
     print(summary(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

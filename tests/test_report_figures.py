@@ -59,13 +59,12 @@ def test_roc_points_match_scikit_learn(run, figures) -> None:
     for curves in figure.groups:
         part = _group(rows, curves.group)
         fpr, tpr, _ = roc_curve(part["y"], part["score"], drop_intermediate=False)
-        ours = np.array(curves.roc)
-        np.testing.assert_allclose(ours[:, 0], fpr, rtol=0, atol=1e-12)
-        np.testing.assert_allclose(ours[:, 1], tpr, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(curves.roc.fpr, fpr, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(curves.roc.tpr, tpr, rtol=0, atol=1e-12)
 
 
 def test_roc_of_a_group_without_both_classes_is_empty() -> None:
-    assert roc_points(np.array([0.0, 2.0]), np.array([0.0, 0.0])) == ()
+    assert roc_points(np.array([0.0, 2.0]), np.array([0.0, 0.0])) is None
 
 
 def test_reliability_bins_match_calibration_curve(run, figures) -> None:

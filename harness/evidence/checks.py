@@ -56,7 +56,7 @@ def stored_predictions(bundle: Path) -> Predictions:
 def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomputed | None:
     """Rebuild every derived file and name each difference; None when the inputs themselves fail."""
     from ..evaluation import Subject, _summary, measure_and_judge
-    from ..report import figures_of, render_html, render_markdown
+    from ..report import figures_of, render_reports
     from ..verdict import policy_clock
 
     inputs = manifest.get("inputs", {})
@@ -87,9 +87,9 @@ def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomp
     _compare_tables(bundle, "measurements", m, found)
     _compare_tables(bundle, "verdicts", v, found)
     _compare_json(bundle / "summary.json", stored_summary, summary, _json(summary), found)
-    _compare_text(bundle / "report.html", render_html(summary, m, v, figures=figures_of(plan.profile, outcome.table)),
-                  found)
-    _compare_text(bundle / "report.md", render_markdown(summary, m, v), found)
+    html, markdown = render_reports(summary, m, v, figures=figures_of(plan.profile, outcome.table))
+    _compare_text(bundle / "report.html", html, found)
+    _compare_text(bundle / "report.md", markdown, found)
     found.checks.append("recomputed from the stored profile and predictions and compared byte for byte: "
                         "measurements.csv/.json, verdicts.csv/.json, summary.json, report.html, report.md")
     return Recomputed(plan, preds, summary)

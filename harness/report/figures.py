@@ -9,7 +9,6 @@ one family share their figure: it is computed once and drawn in the first of the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,7 +18,7 @@ from harness.metrics import CALIBRATION, ECE_BINS, base_metric
 from harness.profile import Profile, Requirement
 from harness.stats import AtomTable, GroupCells, family_cells
 
-__all__ = ["FigureKind", "GroupCurves", "RequirementFigure", "ReliabilityBin", "figures_of", "roc_points"]
+__all__ = ["FigureKind", "GroupCurves", "RequirementFigure", "ReliabilityBin", "Roc", "figures_of", "roc_points"]
 
 FigureKind = Literal["roc", "reliability", "confusion"]
 _ROC_METRICS = frozenset({"auroc", "average_precision"})
@@ -36,13 +35,21 @@ class ReliabilityBin:
     observed: float
 
 
+@dataclass(frozen=True, eq=False)
+class Roc:
+    """A ROC curve's points, from (0, 0) to (1, 1): one per distinct score, thresholds falling."""
+
+    fpr: np.ndarray
+    tpr: np.ndarray
+
+
 @dataclass(frozen=True)
 class GroupCurves:
     """What one group's figure needs; the fields its kind does not use are empty."""
 
     family: str
     group: str
-    roc: tuple[tuple[float, float], ...] = ()  # (false positive rate, true positive rate), from (0, 0) to (1, 1)
+    roc: Roc | None = None
     reliability: tuple[ReliabilityBin, ...] = ()
     confusion: tuple[float, float, float, float] = ()  # type: ignore[assignment]  # tn, fp, fn, tp
 
@@ -73,7 +80,9 @@ def figures_of(profile: Profile, table: AtomTable | None) -> dict[str, Requireme
             first, figure = drawn[key]
             out[req.id] = RequirementFigure(kind, figure.groups, figure.weighted, shown_in=first)
             continue
-        gc = cells.setdefault(tuple(req.groups), family_cells(table, req.groups))
+        if tuple(req.groups) not in cells:
+            cells[tuple(req.groups)] = family_cells(table, req.groups)
+        gc = cells[tuple(req.groups)]
         figure = RequirementFigure(kind, _groups(kind, gc, table, weighted=req.weighted), req.weighted)
         drawn[key] = (req.id, figure)
         out[req.id] = figure
@@ -105,7 +114,7 @@ def _groups(kind: FigureKind, gc: GroupCells, table: AtomTable, *, weighted: boo
     return tuple(GroupCurves(gc.family, name, reliability=_reliability(h, grid)) for name, h in zip(gc.groups, hist))
 
 
-def roc_points(negatives: np.ndarray, positives: np.ndarray) -> tuple[tuple[float, float], ...]:
+def roc_points(negatives: np.ndarray, positives: np.ndarray) -> Roc | None:
     """The ROC curve from per-score counts of negatives and positives on an ascending grid.
 
     One point per distinct score present, thresholds falling from the highest: the points
@@ -115,10 +124,8 @@ def roc_points(negatives: np.ndarray, positives: np.ndarray) -> tuple[tuple[floa
     neg, pos = negatives[present][::-1], positives[present][::-1]
     n_neg, n_pos = neg.sum(), pos.sum()
     if n_neg <= 0 or n_pos <= 0:
-        return ()
-    fpr = np.concatenate([[0.0], np.cumsum(neg) / n_neg])
-    tpr = np.concatenate([[0.0], np.cumsum(pos) / n_pos])
-    return tuple(zip(fpr.tolist(), tpr.tolist()))
+        return None
+    return Roc(np.concatenate([[0.0], np.cumsum(neg) / n_neg]), np.concatenate([[0.0], np.cumsum(pos) / n_pos]))
 
 
 def _reliability(hist: np.ndarray, grid: np.ndarray) -> tuple[ReliabilityBin, ...]:
@@ -131,7 +138,3 @@ def _reliability(hist: np.ndarray, grid: np.ndarray) -> tuple[ReliabilityBin, ..
     return tuple(ReliabilityBin(b / ECE_BINS, (b + 1) / ECE_BINS, float(n[b]), float(scored[b] / n[b]),
                                 float(events[b] / n[b]))
                  for b in range(ECE_BINS) if n[b] > 0)
-
-
-def by_group(figure: RequirementFigure) -> Mapping[tuple[str, str], GroupCurves]:
-    return {(g.family, g.group): g for g in figure.groups}

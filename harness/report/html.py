@@ -20,7 +20,7 @@ from harness.report.curve_charts import figure_chart
 from harness.report.figures import RequirementFigure
 from harness.report.view import ReportView, build_view
 
-__all__ = ["render_html"]
+__all__ = ["html_of", "render_html"]
 
 _VERDICT_STATUS: Final = {
     "compliant": "pass",
@@ -43,7 +43,11 @@ def render_html(
     curves, reliability diagrams or confusion matrices; without it the report has the
     interval charts only.
     """
-    view = build_view(summary, measurements, verdicts)
+    return html_of(build_view(summary, measurements, verdicts), figures=figures)
+
+
+def html_of(view: ReportView, *, figures: Mapping[str, RequirementFigure] | None = None) -> str:
+    """The HTML document of a view already built (so both reports share one)."""
     charts = {
         requirement.anchor: requirement_chart(requirement, ci_label=view.ci_label)
         for requirement in view.requirements

@@ -16,14 +16,18 @@ import pandas as pd
 from harness.report import formatting as fmt
 from harness.report.view import ReportView, RequirementView, build_view
 
-__all__ = ["render_markdown"]
+__all__ = ["markdown_of", "render_markdown"]
 
 
 def render_markdown(
     summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame
 ) -> str:
     """Render the evaluation as a Markdown document."""
-    view = build_view(summary, measurements, verdicts)
+    return markdown_of(build_view(summary, measurements, verdicts))
+
+
+def markdown_of(view: ReportView) -> str:
+    """The Markdown document of a view already built (so both reports share one)."""
     lines = [*_header(view), *_summary(view)]
     for requirement in view.requirements:
         lines += _requirement(requirement, ci_label=view.ci_label)

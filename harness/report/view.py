@@ -259,22 +259,30 @@ def _requirements(
     ids = list(declared)
     for frame in (verdicts, measurements):
         ids += [i for i in dict.fromkeys(frame["requirement"].astype(str)) if i not in ids]
-    judged = _join(measurements, verdicts)
     labels = _labels(summary.get("benchmark", {}))
     marked = measurements.merge(verdicts[_KEYS].drop_duplicates(), on=_KEYS, how="left",
                                 indicator=True)
     unjudged = marked[marked["_merge"] == "left_only"].drop(columns="_merge")
+    judged_by, unjudged_by = _by_requirement(_join(measurements, verdicts)), _by_requirement(unjudged)
     return tuple(
         _requirement(
             rid,
             declared.get(rid, {}),
             position=position,
-            judged=judged[judged["requirement"].astype(str) == rid],
-            unjudged=unjudged[unjudged["requirement"].astype(str) == rid],
+            judged=judged_by.get(rid, []),
+            unjudged=unjudged_by.get(rid, []),
             labels=labels,
         )
         for position, rid in enumerate(ids, start=1)
     )
+
+
+def _by_requirement(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """The frame's records grouped by requirement, in order: one pass, not one filter per requirement."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for record in frame.to_dict("records"):
+        out.setdefault(str(record["requirement"]), []).append(record)
+    return out
 
 
 def _join(measurements: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
@@ -288,16 +296,17 @@ def _requirement(
     declared: Mapping[str, Any],
     *,
     position: int,
-    judged: pd.DataFrame,
-    unjudged: pd.DataFrame,
+    judged: list[dict[str, Any]],
+    unjudged: list[dict[str, Any]],
     labels: Labels | None,
 ) -> RequirementView:
-    first: dict[str, Any] = judged.iloc[0].to_dict() if len(judged) else {}
+    first: dict[str, Any] = judged[0] if judged else {}
 
     def declared_or_judged(key: str, default: object = "") -> str:
         return str(declared.get(key, first.get(key, default)))
 
-    judged_blocking = bool(judged["blocking"].any()) if len(judged) else False
+    judged_blocking = any(bool(r["blocking"]) for r in judged)
+    limits = [r for r in judged if not fmt.is_missing(r["threshold"])]
     return RequirementView(
         id=rid,
         anchor=f"req-{position}-{re.sub(r'[^A-Za-z0-9_-]+', '-', rid)}",
@@ -306,10 +315,10 @@ def _requirement(
         description=str(declared.get("description", "")),
         blocking=bool(declared.get("blocking", judged_blocking)),
         rule=declared_or_judged("rule", "none"),
-        threshold_text=str(declared.get("threshold", _threshold_text(judged))),
-        thresholds=tuple(float(t) for t in judged["threshold"].dropna().unique()),
-        rows=tuple(_row(r, labels) for r in judged.to_dict("records")),
-        supporting=tuple(_row(r, labels) for r in unjudged.to_dict("records")),
+        threshold_text=str(declared["threshold"]) if "threshold" in declared else _threshold_text(limits),
+        thresholds=tuple(dict.fromkeys(float(r["threshold"]) for r in limits)),
+        rows=tuple(_row(r, labels) for r in judged),
+        supporting=tuple(_row(r, labels) for r in unjudged),
         bound_goals=_bound_goals(declared),
     )
 
@@ -319,11 +328,10 @@ def _bound_goals(declared: Mapping[str, Any]) -> tuple[float, ...]:
     return () if fmt.is_missing(goal) or isinstance(goal, bool) else (float(goal),)
 
 
-def _threshold_text(judged: pd.DataFrame) -> str:
-    rows = judged.dropna(subset=["threshold"])
-    if rows.empty:
+def _threshold_text(limits: list[dict[str, Any]]) -> str:
+    if not limits:
         return "report only"
-    first = rows.iloc[0]
+    first = limits[0]
     return f"{first['operator']} {fmt.proportion(first['threshold'])}".strip()
 
 
