@@ -161,3 +161,11 @@ def test_an_edited_figure_is_named_by_verify(run, tmp_path: Path) -> None:
     done = CliRunner().invoke(main, ["verify", "--no-tracking", "--benchmarks", str(folder), str(copy)])
     assert done.exit_code == 1
     assert re.search(r"report\.html: SHA-256 [0-9a-f]{64} differs from the manifest's [0-9a-f]{64}", done.output)
+
+
+@pytest.mark.parametrize("value,text", [(0.0, "0"), (9_999.0, "9,999"), (13_812.4, "13.8k"), (999_949.0, "999.9k"),
+                                        (999_950.0, "1.00M"), (2_987_801.2, "2.99M")])
+def test_confusion_counts_are_compact_enough_for_their_cell(value: float, text: str) -> None:
+    from harness.report.curve_charts import _compact
+
+    assert _compact(value) == text

@@ -162,11 +162,20 @@ def _confusion_panel(g: GroupCurves, row: GroupRow | None) -> list[str]:
             shade = _shade(share, correct=correct)
             parts.append(svg.rect(left + c * cell, top + r * cell, cell, cell, fill=shade, stroke="#ffffff"))
             ink = "#ffffff" if share > 0.55 else svg.INK
-            parts.append(svg.text(left + (c + 0.5) * cell, cy - 7, f"{value:,.0f}", anchor="middle", size=12,
+            parts.append(svg.text(left + (c + 0.5) * cell, cy - 7, _compact(value), anchor="middle", size=12,
                                   fill=ink, weight="bold"))
             parts.append(svg.text(left + (c + 0.5) * cell, cy + 9, f"{share:.0%}", anchor="middle", size=10.5,
                                   fill=ink))
     return parts
+
+
+def _compact(value: float) -> str:
+    """A count that fits its cell: 9,876, then 13.8k, then 2.99M (the table gives exact numbers)."""
+    if value < 10_000:
+        return f"{value:,.0f}"
+    if value < 999_950:
+        return f"{value / 1e3:.1f}k"
+    return f"{value / 1e6:.2f}M"
 
 
 def _shade(share: float, *, correct: bool) -> str:
