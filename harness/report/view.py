@@ -9,7 +9,7 @@ no verdict (e.g. the selection rates behind an impact ratio) are kept as support
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +17,11 @@ import pandas as pd
 
 from harness.labels import Labels, group_text
 from harness.report import formatting as fmt
+from harness.report.provenance import ProvenanceSection, provenance
 
 __all__ = ["GroupRow", "ProvenanceSection", "ReportView", "RequirementView", "build_view"]
 
 _KEYS = ["requirement", "metric", "family", "group"]
-MANIFEST_NOTE = ("manifest.json, beside this report in the evidence bundle: it lists the SHA-256 of every "
-                 "file of the bundle, this report included, so the report cannot carry the manifest's own hash")
 _COUNT_LABELS = {"unknown_category": "Rows in an unknown category"}
 _MEASURED = ["value", "ci_low", "ci_high", "interval", "n", "positives", "excluded",
              "p_value", "reference_group"]
@@ -140,15 +139,6 @@ class RequirementView:
 
 
 @dataclass(frozen=True)
-class ProvenanceSection:
-    """A titled list of (label, value) pairs; ``hashes`` are shown in full and monospaced."""
-
-    title: str
-    items: tuple[tuple[str, str], ...]
-    hashes: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
 class ReportView:
     """Everything either report prints, already worded and formatted."""
 
@@ -211,7 +201,7 @@ def build_view(
         ci_label=_ci_label(summary.get("confidence")),
         requirements=_requirements(summary, measurements, verdicts),
         data_notes=_data_notes(summary.get("counts", {})),
-        provenance=_provenance(summary),
+        provenance=provenance(summary),
         legal_basis=tuple(str(x) for x in profile.get("legal_basis", [])),
         harness_version=str(summary.get("harness_version", "")),
         created_at=str(summary.get("created_at", "")),
@@ -380,67 +370,3 @@ def _data_notes(counts: Mapping[str, Any]) -> tuple[str, ...]:
         else:
             notes.append(f"{label}: {fmt.count(value)}.")
     return tuple(notes)
-
-
-def _provenance(summary: Mapping[str, Any]) -> tuple[ProvenanceSection, ...]:
-    profile = summary.get("profile", {})
-    benchmark = summary.get("benchmark", {})
-    model = summary.get("model", {})
-    policy = summary.get("policy", {})
-    return (
-        _section("Sector profile", [
-            ("Title", profile.get("title")), ("Identifier", profile.get("id")),
-            ("Version", profile.get("version")), ("Sector", profile.get("sector")),
-            ("Authority", profile.get("authority")),
-            ("Effective from", profile.get("effective_from")),
-            ("Enforced from", profile.get("enforcement_from")),
-        ]),
-        _section("Benchmark", [
-            ("Identifier", benchmark.get("id")), ("Split", benchmark.get("split")),
-            ("Rows", fmt.count(benchmark.get("rows"))), ("SHA-256", benchmark.get("sha256")),
-        ], hashes={"SHA-256"}),
-        _section("Model", [
-            ("Kind", model.get("kind")), ("URI", model.get("uri")),
-            ("Fingerprint", model.get("fingerprint")),
-            ("Isolation", _isolation_text(model)),
-        ], hashes={"Fingerprint"}),
-        _section("Run", [
-            ("Evaluated as of", policy.get("as_of")), ("Created at", summary.get("created_at")),
-            ("Confidence level", summary.get("confidence")), ("Random seed", summary.get("seed")),
-            ("Bootstrap", _bootstrap_text(summary)),
-            ("Harness version", summary.get("harness_version")),
-            ("Evidence manifest", MANIFEST_NOTE),
-        ]),
-    )
-
-
-def _isolation_text(model: Mapping[str, Any]) -> str | None:
-    """How the model ran and whether it was trusted; None when the run did not record it."""
-    if "sandbox" not in model:
-        return None
-    sandbox = model["sandbox"]
-    if not sandbox:
-        return "no model ran (declared predictions)"
-    trust = "given" if sandbox.get("trust_model") else "not given"
-    return f"{sandbox.get('isolation')}; --trust-model {trust}; model process {sandbox.get('exit')}"
-
-
-def _bootstrap_text(summary: Mapping[str, Any]) -> str | None:
-    """Replicates, what they resample, and the score grid they see; None when not recorded."""
-    replicates = summary.get("bootstrap_replicates")
-    if replicates is None:
-        return None
-    unit = "clusters" if summary.get("bootstrap_unit") == "cluster" else "rows"
-    bins = summary.get("bootstrap_score_bins")
-    grid = f"; scores resampled on {fmt.count(bins)} bins" if bins is not None else ""
-    return f"{fmt.count(replicates)} replicates of {unit}{grid}"
-
-
-def _section(
-    title: str, items: Sequence[tuple[str, object]], *, hashes: set[str] | None = None
-) -> ProvenanceSection:
-    shown = tuple(
-        (label, fmt.NOT_RECORDED if fmt.is_missing(value) or value == "" else str(value))
-        for label, value in items
-    )
-    return ProvenanceSection(title=title, items=shown, hashes=frozenset(hashes or ()))
