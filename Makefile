@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test sandbox-tool clean
+.PHONY: demo test sandbox-tool browser-tool clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/oversight demo
 
-test: $(STAMP) sandbox-tool
+test: $(STAMP) sandbox-tool browser-tool
 	$(PY) -m pytest -q
 
 # Vendor models run under bubblewrap; install it where we can, else say why its tests skip.
@@ -25,6 +25,18 @@ sandbox-tool:
 	else \
 		echo "bubblewrap (bwrap) is not installed and cannot be installed here (needs root and apt-get):" \
 		     "the model-isolation tests will be skipped; install the bubblewrap package to run them"; \
+	fi
+
+# The report is checked in headless Chromium (screenshot, DOM, print to PDF); install it where
+# we can, else say why its tests skip.
+browser-tool:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update && apt-get install -y chromium; \
+	else \
+		echo "Chromium is not installed and cannot be installed here (needs root and apt-get):" \
+		     "the report's browser tests will be skipped; install the chromium package to run them"; \
 	fi
 
 clean:

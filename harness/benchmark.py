@@ -113,6 +113,27 @@ class BenchmarkCard(_Frozen):
     source: Source
     citation: Text
     licence: Text
+    labels: dict[str, dict[str, Text]] = {}
+    """Readable names of a sensitive or slice column's values, ``{column: {code: label}}``:
+    reports, tables and JSON show them next to the codes; the evidence keeps the codes."""
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _codes_as_text(cls, value: object) -> object:
+        """Codes as the group names read them (``1`` and ``"1"`` are the same code)."""
+        if not isinstance(value, dict):
+            return value
+        out: dict[object, object] = {}
+        for column, codes in value.items():
+            if not isinstance(codes, dict):
+                out[column] = codes
+                continue
+            for code in codes:
+                if isinstance(code, bool) or not isinstance(code, (int, str)):
+                    raise ValueError(f"column {column!r}: code {code!r} is a {type(code).__name__}; expected an "
+                                     "integer or a string (quote codes such as yes, no, 1.5)")
+            out[column] = {str(code): label for code, label in codes.items()}
+        return out
 
     @model_validator(mode="after")
     def _check_roles(self) -> BenchmarkCard:
@@ -153,6 +174,11 @@ def _role_problems(card: BenchmarkCard) -> Iterator[tuple[Loc, str]]:
         if field == "sensitive" and name in card.features:
             yield loc, (f"column {name!r} is also in features; expected a column either always "
                         "visible (features) or visible where a profile allows (sensitive)")
+    grouping = (*card.sensitive, *card.slices)
+    for column in card.labels:
+        if column not in grouping:
+            yield ("labels", column), (f"column {column!r} is not a sensitive or slice column; expected labels "
+                                       f"only for the columns groups are made of ({', '.join(grouping) or 'none'})")
     if card.split.unit == "cluster" and card.cluster is None:
         yield ("split", "unit"), "expected a cluster column for unit 'cluster'; found cluster: null"
     if card.task == "binary_classification" and card.label.positive is None:
@@ -346,8 +372,24 @@ def _check_values(card: _Card, spec: BenchmarkCard, frame: pd.DataFrame) -> None
     if spec.id_column is not None and (dupes := int(frame[spec.id_column].duplicated().sum())):
         problems.append((("id_column",), f"expected unique ids in {spec.id_column!r}, "
                                          f"found {dupes} repeated"))
+    problems += _label_problems(spec, frame)
     if problems:
         raise card.error(problems)
+
+
+def _label_problems(spec: BenchmarkCard, frame: pd.DataFrame) -> list[tuple[Loc, str]]:
+    """Every labelled code must be a value of its column, read as text as group names are."""
+    problems: list[tuple[Loc, str]] = []
+    for column, codes in spec.labels.items():
+        if column not in frame:
+            continue
+        present = set(pd.Series(frame[column].dropna().unique()).astype("string").tolist())
+        for code in codes:
+            if code not in present:
+                values = ", ".join(sorted(map(repr, present))[:10])
+                problems.append((("labels", column, code), f"code {code!r} is not a value of column "
+                                 f"{column!r}; expected one of {values}"))
+    return problems
 
 
 def _unit_key(value: object) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import numpy as np
@@ -29,7 +29,7 @@ from .plan import (Plan, atoms_of, check_columns, check_pinned, locate_benchmark
                    validate_scores)
 from .predictors import Predictions, load_model, predict
 from .profile import LoadedProfile, Profile, load_profile, parse_profile
-from .report import render_html, render_markdown
+from .report import figures_of, render_reports
 from .sandbox import Limits, Options
 from .stats import AtomTable
 from .supersession import check_supersedes, in_force_successor
@@ -87,6 +87,7 @@ class Subject:
     source: dict[str, str]  # the predictions' provenance
     sandbox: dict[str, Any] | None  # how the model ran; None for declared predictions
     model_log: str
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # the card's value labels
 
 
 NO_MODEL_LOG = "No model ran: the predictions were declared in a file, so there is no model output.\n"
@@ -115,7 +116,8 @@ def _local(loaded: LoadedProfile, model: Any, predictions: str | Path | None, sp
     validate_scores(preds.score, plan.profile, preds.source.get("uri", "predictions"))
     say(f"predictions from {preds.source['kind']}: {len(preds.ids):,} rows")
     subject = Subject(bench.id, bench.sha256, plan.split, len(bench.frame), bench.files(), bench.root,
-                      bench.card.label.column, bench.frame.head(1000), preds.source, sandbox, log)
+                      bench.card.label.column, bench.frame.head(1000), preds.source, sandbox, log,
+                      labels=bench.card.labels)
     return atoms_for(plan, preds), subject, preds
 
 
@@ -146,7 +148,8 @@ def _streamed(loaded: LoadedProfile, model: Any, split: str | None, *, engine: s
     src = {"kind": loaded_model.kind, "uri": loaded_model.uri, "sha256": loaded_model.sha256,
            "fingerprint": loaded_model.sha256[:16]}
     subject = Subject(source.id, source.sha256, chosen, table.n_rows, source.files(), source.root,
-                      source.card.label.column, _head(path, 1000), src, loaded_model.record(), loaded_model.log())
+                      source.card.label.column, _head(path, 1000), src, loaded_model.record(), loaded_model.log(),
+                      labels=source.card.labels)
     return table, subject, path
 
 
@@ -303,6 +306,7 @@ class Outcome:
     verdict: str
     unknown: dict[str, int]
     scores_exact: bool | None
+    table: AtomTable | None = field(default=None, repr=False, compare=False)  # what the report's curves read
 
 
 def atoms_for(plan: Plan, preds: Predictions) -> AtomTable:
@@ -317,7 +321,7 @@ def judge_table(profile: Profile, table: AtomTable) -> Outcome:
     verdicts = judge_all(profile, measurements)
     verdict = overall_verdict(verdicts.loc[verdicts["blocking"], "status"].tolist())
     exact = None if table.grid is None else bool(table.grid.exact)
-    return Outcome(measurements, verdicts, verdict, unknown, exact)
+    return Outcome(measurements, verdicts, verdict, unknown, exact, table)
 
 
 def measure_and_judge(plan: Plan, preds: Predictions) -> Outcome:
@@ -370,7 +374,7 @@ def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: P
         "verdict": outcome.verdict,
         "policy": clock.record(),
         "benchmark": {"id": subject.benchmark_id, "sha256": subject.sha256, "split": subject.split,
-                      "rows": int(subject.rows)},
+                      "rows": int(subject.rows), **({"labels": _plain_labels(subject.labels)} if subject.labels else {})},
         "conformance": conformance(p.benchmark.split, subject.split),
         "favourable_decision": p.favourable_decision,
         "model": {"kind": src["kind"], "uri": src.get("uri", ""), "fingerprint": src.get("fingerprint", ""),
@@ -385,10 +389,16 @@ def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: P
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "requirements": [{"id": r.id, "title": r.title, "metric": r.metric, "blocking": r.is_blocking,
                           "rule": r.rule if r.threshold else "none", "threshold": _threshold_text(r),
-                          "description": r.description.strip()} for r in p.requirements],
+                          "description": r.description.strip(),
+                          **({"bound_goal": r.null_threshold} if r.rule == "dual" and r.threshold else {})}
+                         for r in p.requirements],
         "counts": {"unknown_category": outcome.unknown},
         "manifest_sha256": "",
     }
+
+
+def _plain_labels(labels: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
+    return {column: dict(codes) for column, codes in labels.items()}
 
 
 def _found(loaded: LoadedProfile) -> dict[str, str]:
@@ -412,7 +422,7 @@ def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | 
         return write_bundle(
             out, name, profile_text=loaded.text, predictions=predictions, measurements=m,
             verdicts=v, summary=summary, inputs=inputs,
-            render=lambda: (render_html(summary, m, v), render_markdown(summary, m, v)),
+            render=lambda: render_reports(summary, m, v, figures=figures_of(loaded.profile, outcome.table)),
             tracking=pending is not None, signer=signer, model_log=subject.model_log,
         )
     except BaseException:

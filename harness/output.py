@@ -7,6 +7,7 @@ import os
 from typing import Any, Sequence
 
 from .evaluation import Evaluation
+from .labels import group_text
 
 __all__ = ["evaluation_json", "mlflow_hint", "verdict_table"]
 
@@ -48,10 +49,11 @@ def verdict_table(result: Evaluation) -> str:
     merged = result.measurements.merge(result.verdicts[["requirement", "group", "status", "reason", "blocking"]],
                                        on=["requirement", "group"])
     rows = [("req", "group", "metric", "value", f"{conf} CI", "n", "status", "reason")]
+    labels = s["benchmark"].get("labels")
     for m in merged.itertuples(index=False):
         ci = "" if math.isnan(m.ci_low) else f"[{_num(m.ci_low)}, {_num(m.ci_high)}]"
         req = m.requirement + ("" if m.blocking else "*")
-        rows.append((req, m.group, m.metric, _num(m.value), ci, f"{m.n:,}", _MARK[m.status], m.reason))
+        rows.append((req, group_text(m.family, m.group, labels), m.metric, _num(m.value), ci, f"{m.n:,}", _MARK[m.status], m.reason))
     widths = [max(len(r[i]) for r in rows) for i in range(7)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r[:7], widths)) + "  " + r[7] for r in rows]
     lines.insert(1, "-" * min(160, sum(widths) + 14 + 40))
@@ -77,9 +79,10 @@ def evaluation_json(result: Evaluation) -> dict[str, Any]:
     reqs = []
     merged = result.measurements.merge(
         result.verdicts[["requirement", "group", "status", "reason", "compared"]], on=["requirement", "group"])
+    labels = result.summary["benchmark"].get("labels")
     for info in result.summary["requirements"]:
         part = merged[merged["requirement"] == info["id"]]
-        groups = [{k: _clean(v) for k, v in row.items() if k != "requirement"} for row in part.to_dict("records")]
+        groups = [_group_json(row, labels) for row in part.to_dict("records")]
         statuses = [g["status"] for g in groups]
         reqs.append({**info, "status": _worst(statuses), "groups": groups})
     return {
@@ -99,6 +102,13 @@ def evaluation_json(result: Evaluation) -> dict[str, Any]:
         "run_id": result.run_id,
         "tracking_pending": str(result.pending) if result.pending else None,
     }
+
+
+def _group_json(row: dict[str, Any], labels: Any) -> dict[str, Any]:
+    """A group's measurement and verdict; ``group`` keeps the code, ``group_label`` names it."""
+    out = {k: _clean(v) for k, v in row.items() if k != "requirement"}
+    out["group_label"] = group_text(str(row["family"]), str(row["group"]), labels)
+    return out
 
 
 _ORDER = ["fail", "flag", "inconclusive", "insufficient_data", "pass", "reported"]

@@ -170,7 +170,7 @@ def profile_text(benchmark_ref: str, sha256: str, *, replicates: int = 1000, see
         "legal_basis": ["none: synthetic"],
         "effective_from": "2026-01-01",
         "enforcement_from": "2026-01-01",
-        "benchmark": {"id": benchmark_ref, "sha256": sha256, "split": "all"},
+        "benchmark": {"id": BENCHMARK_ID, "path": benchmark_ref, "sha256": sha256, "split": "all"},
         "task": "binary_classification",
         "inference": {"confidence": 0.95, "bootstrap": bootstrap},
         "requirements": reqs,

@@ -55,7 +55,7 @@ def test_non_compliant_exits_1_with_table(tmp_path):
     assert res.exit_code == 1, res.output
     assert "verdict: NON-COMPLIANT" in res.stdout
     assert "policy: grace_period (advisory; sanctions start on 2027-01-22; as of 2026-03-01)" in res.stdout
-    assert "H3-race       black      impact_ratio    0.668" in res.stdout
+    assert "H3-race       black               impact_ratio    0.668" in res.stdout  # group column fits "female (f) × black"
 
 
 def test_inconclusive_exits_4(tmp_path):

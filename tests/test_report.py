@@ -7,16 +7,13 @@ import re
 from collections import Counter
 from typing import Any
 
-import matplotlib
+from pathlib import Path
 
-matplotlib.use("Agg")
+import pandas as pd
+import pytest
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-from harness.report import render_html, render_markdown  # noqa: E402
-from harness.report import formatting as fmt  # noqa: E402
+from harness.report import render_html, render_markdown
+from harness.report import formatting as fmt
 
 NAN = math.nan
 SHA = "9f2c4e7a1b3d5f60718293a4b5c6d7e8f90112233445566778899aabbccddeef0"
@@ -172,7 +169,10 @@ def test_html_shows_banner_policy_and_provenance(html: str) -> None:
     assert "2026-09-01" in html
     assert "29 CFR 1607.4(D)" in html
     assert "Rows in an unknown category, by attribute: gender 37; race 52." in html
-    assert "No evidence manifest was recorded" in html
+    assert ("Evidence manifest</th><td>manifest.json, beside this report in the evidence bundle: it lists the "
+            "SHA-256 of every file of the bundle, this report included") in html
+    assert "not recorded</td>" not in html.split("Evidence manifest")[1].split("</tr>")[0]
+    assert "Its evidence manifest is <span class=\"mono\">manifest.json</span> beside it in the bundle" in html
     assert "2,000 replicates of clusters; scores resampled on 1,000 bins" in html
 
 
@@ -204,9 +204,10 @@ def test_html_has_one_chart_per_requirement_with_unique_ids(html: str) -> None:
     assert [name for name, seen in ids.items() if seen > 1] == []
 
 
-def test_rendering_leaves_no_open_figures() -> None:
-    render_html(_summary(), _measurements(), _verdicts())
-    assert plt.get_fignums() == []
+def test_charts_are_written_without_a_plotting_library() -> None:
+    package = Path(__file__).resolve().parents[1] / "harness" / "report"
+    sources = {p.name: p.read_text(encoding="utf-8") for p in package.glob("*.py")}
+    assert [name for name, text in sources.items() if "matplotlib" in text] == []
 
 
 def test_rendering_is_deterministic(html: str) -> None:
@@ -265,3 +266,24 @@ def test_a_summary_without_bootstrap_fields_says_not_recorded() -> None:
     summary = {k: v for k, v in _summary().items() if not k.startswith("bootstrap_")}
     text = render_markdown(summary, _measurements(), _verdicts())
     assert "| Bootstrap | not recorded |" in text and "replicates of" not in text
+
+
+def _with_blocking(blocking: bool) -> dict[str, Any]:
+    summary = _summary()
+    summary["requirements"] = [{**r, "blocking": blocking} for r in summary["requirements"]]
+    return summary
+
+
+@pytest.mark.parametrize("blocking,sentence", [
+    (True, "Of 3 blocking requirements: 1 failed, 1 inconclusive, 1 reported only."),
+    (False, "No requirement is blocking, so none decides the verdict."),
+])
+def test_the_banner_says_how_the_blocking_requirements_came_out(blocking: bool, sentence: str) -> None:
+    summary = _with_blocking(blocking)
+    assert f'<p class="verdict-why">{sentence}</p>' in render_html(summary, _measurements(), _verdicts())
+    assert f"\n{sentence}\n" in render_markdown(summary, _measurements(), _verdicts())
+
+
+def test_the_default_banner_counts_the_one_blocking_requirement(html: str, markdown: str) -> None:
+    assert '<p class="verdict-why">Of 1 blocking requirement: 1 failed.</p>' in html
+    assert "**Overall verdict: NOT COMPLIANT**\n\nOf 1 blocking requirement: 1 failed.\n" in markdown

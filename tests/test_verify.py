@@ -23,7 +23,7 @@ from harness.cli import main
 from harness.evidence.bundle import BUNDLE_FILES, _json, sha256_file
 from harness.evidence.signing import generate_keys
 from harness.evidence.verify import verify_bundle
-from harness.report import render_html, render_markdown
+from harness.report import figures_of, render_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 HIRING = ROOT / "sector_profiles/hiring/hiring-aedt-v1.yaml"
@@ -229,6 +229,18 @@ def test_profile_of_another_id_is_named(bundle):
         "health-mortality-risk v1"]
 
 
+def _figures(bundle: Path):
+    """The report's curves as the harness draws them, from the bundle's own profile and predictions."""
+    from harness.evaluation import atoms_for
+    from harness.evidence.checks import stored_predictions
+    from harness.plan import make_plan
+    from harness.profile import load_profile
+
+    loaded = load_profile(bundle / "profile.yaml")
+    split = json.loads((bundle / "summary.json").read_text())["benchmark"]["split"]
+    return figures_of(loaded.profile, atoms_for(make_plan(loaded, split=split), stored_predictions(bundle)))
+
+
 def test_foreign_predictions_claiming_the_real_model(lab, unsigned, tmp_path):
     """The employers' callbacks, dressed up as the output of a vendor's model file."""
     import skops.io
@@ -249,8 +261,9 @@ def test_foreign_predictions_claiming_the_real_model(lab, unsigned, tmp_path):
     summary = json.loads((bundle / "summary.json").read_text())
     summary["model"] = claimed
     (bundle / "summary.json").write_text(_json(summary))
-    (bundle / "report.html").write_text(render_html(summary, forged.measurements, forged.verdicts))
-    (bundle / "report.md").write_text(render_markdown(summary, forged.measurements, forged.verdicts))
+    html, markdown = render_reports(summary, forged.measurements, forged.verdicts, figures=_figures(bundle))
+    (bundle / "report.html").write_text(html)
+    (bundle / "report.md").write_text(markdown)
     (bundle / "manifest.json").write_text(_json(manifest))
     _reseal(bundle)
     assert verify_bundle(bundle, tracking=False).status == "verified"  # without the model, nothing binds them

@@ -85,6 +85,8 @@ def _type_text(node: dict[str, Any]) -> str:
         if "prefixItems" in node:
             return "[" + ", ".join(_type_text(i) for i in node["prefixItems"]) + "]"
         return f"list of {_type_text(node.get('items', {}))}"
+    if kind == "object" and isinstance(node.get("additionalProperties"), dict):
+        return f"mapping of text to {_type_text(node['additionalProperties'])}"
     if node.get("format") == "date":
         return "date (YYYY-MM-DD)"
     return {"null": "null", "string": "text", "integer": "integer", "number": "number",

@@ -67,7 +67,7 @@ def _where_it_was(inputs: dict[str, Any]) -> str:
 def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomputed | None:
     """Rebuild every derived file and name each difference; None when the inputs themselves fail."""
     from ..evaluation import Subject, _summary, measure_and_judge
-    from ..report import render_html, render_markdown
+    from ..report import figures_of, render_reports
     from ..supersession import recorded_successor
     from ..verdict import policy_clock
 
@@ -90,7 +90,8 @@ def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomp
     stored_summary = json.loads((bundle / "summary.json").read_text(encoding="utf-8"))
     model = inputs.get("model", {})
     subject = Subject(bench.id, bench.sha256, plan.split, len(bench.frame), bench.files(), bench.root,
-                      bench.card.label.column, bench.frame.head(0), model, model.get("sandbox"), "")
+                      bench.card.label.column, bench.frame.head(0), model, model.get("sandbox"), "",
+                      labels=bench.card.labels)
     clock = policy_clock(loaded.profile, dt.date.fromisoformat(str(manifest.get("as_of"))),
                          superseded_by=recorded_successor(stored_summary))  # the catalogue of the run, as recorded
     summary = {**_summary(loaded, subject, outcome, clock), "created_at": manifest.get("created_at")}
@@ -99,8 +100,9 @@ def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomp
     _compare_tables(bundle, "measurements", m, found)
     _compare_tables(bundle, "verdicts", v, found)
     _compare_json(bundle / "summary.json", stored_summary, summary, _json(summary), found)
-    _compare_text(bundle / "report.html", render_html(summary, m, v), found)
-    _compare_text(bundle / "report.md", render_markdown(summary, m, v), found)
+    html, markdown = render_reports(summary, m, v, figures=figures_of(plan.profile, outcome.table))
+    _compare_text(bundle / "report.html", html, found)
+    _compare_text(bundle / "report.md", markdown, found)
     found.checks.append("recomputed from the stored profile and predictions and compared byte for byte: "
                         "measurements.csv/.json, verdicts.csv/.json, summary.json, report.html, report.md")
     return Recomputed(plan, preds, summary)

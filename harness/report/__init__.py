@@ -6,7 +6,28 @@ status, one section per requirement with every group's estimate, interval and st
 and the provenance an auditor needs to trace each number back to its inputs.
 """
 
-from harness.report.html import render_html
-from harness.report.markdown import render_markdown
+from __future__ import annotations
 
-__all__ = ["render_html", "render_markdown"]
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from harness.report.figures import RequirementFigure, figures_of
+from harness.report.html import html_of, render_html
+from harness.report.markdown import markdown_of, render_markdown
+from harness.report.view import build_view
+
+__all__ = ["figures_of", "render_html", "render_markdown", "render_reports"]
+
+
+def render_reports(
+    summary: dict[str, Any],
+    measurements: pd.DataFrame,
+    verdicts: pd.DataFrame,
+    *,
+    figures: Mapping[str, RequirementFigure] | None = None,
+) -> tuple[str, str]:
+    """Both reports, (HTML, Markdown), from one view of the evaluation."""
+    view = build_view(summary, measurements, verdicts)
+    return html_of(view, figures=figures), markdown_of(view)

@@ -1,33 +1,23 @@
 """One chart per requirement, embedded in the HTML report as inline SVG.
 
 Each group is a row: the point estimate is a dot, the confidence interval a horizontal
-bar, the threshold a dashed vertical line, and the status is written out at the right
-of the row, so no finding depends on colour alone. Groups excluded from a ratio are
-drawn hollow and labelled. Missing values draw nothing and read "n/a".
-
-Figures are built with ``matplotlib.figure.Figure`` and never registered with pyplot, so
-rendering a report leaves no open figures and needs no display backend. The SVG output is
-deterministic: ids are salted with the requirement's anchor, which also keeps them unique
-when several charts share one HTML document.
+bar, the threshold a dashed vertical line (the dual rule draws its bound's goal as a
+second, dotted line), and the status is written out at the right of the row, so no finding
+depends on colour alone. Groups excluded from a ratio are drawn hollow and labelled.
+Missing values draw nothing and read "n/a".
 """
 
 from __future__ import annotations
 
-import html
-import io
 import math
-import re
 from collections.abc import Sequence
 from typing import Final
 
-import matplotlib
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-
 from harness.report import formatting as fmt
+from harness.report import svg
 from harness.report.view import GroupRow, RequirementView
 
-__all__ = ["NEUTRAL_COLOURS", "STATUS_COLOURS", "requirement_chart"]
+__all__ = ["NEUTRAL_COLOURS", "STATUS_COLOURS", "WIDTH", "requirement_chart"]
 
 STATUS_COLOURS: Final[dict[str, tuple[str, str]]] = {
     # status: (mark colour, text colour dark enough to read on white)
@@ -40,60 +30,35 @@ STATUS_COLOURS: Final[dict[str, tuple[str, str]]] = {
 }
 NEUTRAL_COLOURS: Final = ("#5f6368", "#3c4043")
 """For a status outside the known set."""
-_INK: Final = "#1f1f1f"
-_RULE: Final = "#d0d0d0"
-_BAND: Final = "#f4f4f4"
-_FONT_SIZE: Final = 9.5
-_WIDTH_IN: Final = 8.9  # the HTML report's text column at 96 dpi, so chart text matches body text
-_ROW_IN: Final = 0.3
+WIDTH: Final = 860.0
+"""The report's text column, so chart text matches body text."""
+_ROW: Final = 26.0
+_TOP: Final = 34.0  # room for the goals' labels
+_AXIS: Final = 44.0
+_STATUS: Final = 120.0
 
 # A slot is a chart row: a family heading (no data) or a group.
 _Slot = tuple[str, GroupRow | None]
 
 
 def requirement_chart(requirement: RequirementView, *, ci_label: str) -> str:
-    """The requirement's chart as an inline ``<svg>`` element, or "" if it has no groups.
-
-    A chart is a pure function of its view, and verify re-renders every report it checks,
-    so charts are cached by the view's ``repr`` (exact: it tells -0.0 from 0.0, and NaN
-    from NaN compares equal there).
-    """
+    """The requirement's chart as an inline ``<svg>`` element, or "" if it has no groups."""
     if not requirement.rows:
         return ""
-    return _cached_chart(repr(requirement), requirement, ci_label)
-
-
-def _cached_chart(key: str, requirement: RequirementView, ci_label: str) -> str:
-    cached = _CHARTS.get((key, ci_label))
-    if cached is None:
-        cached = _render_chart(requirement, ci_label=ci_label)
-        if len(_CHARTS) >= _CHART_CACHE:
-            _CHARTS.pop(next(iter(_CHARTS)))
-        _CHARTS[(key, ci_label)] = cached
-    return cached
-
-
-_CHARTS: dict[tuple[str, str], str] = {}
-_CHART_CACHE: Final = 128
-
-
-def _render_chart(requirement: RequirementView, *, ci_label: str) -> str:
     slots = _slots(requirement.rows)
-    height = 0.75 + _ROW_IN * len(slots)
-    fig = Figure(figsize=(_WIDTH_IN, height), layout="constrained")
-    ax = fig.add_subplot()
-    xlim = _x_limits(requirement)
-    _style_axes(ax, slots, xlim=xlim, xlabel=f"{requirement.metric}: estimate and {ci_label}")
-    for y, (_, row) in enumerate(slots):
-        if row is not None:
-            _draw_row(ax, row, y=y, xlim=xlim)
-    _draw_thresholds(ax, requirement)
+    left = min(max(svg.text_width(label) for label, _ in slots) + 16, 300.0)
+    x = svg.Scale(_x_limits(requirement), (left, WIDTH - _STATUS))
+    height = _TOP + _ROW * len(slots) + _AXIS
+    parts = [*_bands(slots), *_axis(x, height, f"{requirement.metric}: estimate and {ci_label}")]
+    for i, (label, row) in enumerate(slots):
+        parts += _row(label, row, x=x, y=_TOP + _ROW * (i + 0.5))
+    parts += _goals(requirement, x=x, bottom=height - _AXIS)
     description = (
         f"Chart of {requirement.metric} by group for requirement {requirement.id}: "
         f"point estimates with {ci_label}, threshold {requirement.threshold_text}. "
         "The table below gives every value and status."
     )
-    return _inline_svg(fig, salt=requirement.anchor, description=description)
+    return svg.document(WIDTH, height, parts, description=description, kind="intervals")
 
 
 def _slots(rows: Sequence[GroupRow]) -> list[_Slot]:
@@ -113,14 +78,14 @@ def _slots(rows: Sequence[GroupRow]) -> list[_Slot]:
 
 
 def _group_label(row: GroupRow) -> str:
-    name = "overall" if row.family == "overall" else row.group
+    name = "overall" if row.family == "overall" else row.group_text
     return f"{name} · {fmt.EXCLUDED_LABEL}" if row.excluded else name
 
 
 def _x_limits(requirement: RequirementView) -> tuple[float, float]:
-    """Fit every estimate, interval and threshold; stay within [0, 1] when the data do."""
+    """Fit every estimate, interval and goal; stay within [0, 1] when the data do."""
     values = [v for r in requirement.rows for v in (r.value, r.ci_low, r.ci_high)]
-    values += requirement.thresholds
+    values += [*requirement.thresholds, *requirement.bound_goals]
     finite = [v for v in values if not fmt.is_missing(v) and math.isfinite(v)] or [0.0, 1.0]
     low, high = min(finite), max(finite)
     pad = max(high - low, 0.1) * 0.08
@@ -132,76 +97,71 @@ def _x_limits(requirement: RequirementView) -> tuple[float, float]:
     return low, high
 
 
-def _style_axes(
-    ax: Axes, slots: Sequence[_Slot], *, xlim: tuple[float, float], xlabel: str
-) -> None:
-    ax.set_xlim(*xlim)
-    ax.set_ylim(len(slots) - 0.5, -0.5)
-    ax.set_yticks(range(len(slots)), [label for label, _ in slots], fontsize=_FONT_SIZE)
-    for tick, (_, row) in zip(ax.get_yticklabels(), slots):
-        tick.set_fontweight("bold" if row is None else "normal")
-        tick.set_color(_INK)
-    ax.tick_params(axis="y", length=0, pad=6)
-    ax.tick_params(axis="x", labelsize=_FONT_SIZE, colors=_INK)
-    ax.set_xlabel(xlabel, fontsize=_FONT_SIZE, color=_INK)
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
-    ax.spines["bottom"].set_color("#8a8a8a")
-    ax.grid(axis="x", color=_RULE, linewidth=0.6)
-    ax.set_axisbelow(True)
-    group_rows = [y for y, (_, row) in enumerate(slots) if row is not None]
-    for y in group_rows[1::2]:
-        ax.axhspan(y - 0.5, y + 0.5, color=_BAND, zorder=0, linewidth=0)
-    ax.text(1.02, -0.5, "Status", transform=ax.get_yaxis_transform(), ha="left",
-            va="bottom", fontsize=_FONT_SIZE, fontweight="bold", color=_INK)
+def _bands(slots: Sequence[_Slot]) -> list[str]:
+    """Every other group row shaded, so a row's label, marks and status read as one line."""
+    rows = [i for i, (_, row) in enumerate(slots) if row is not None]
+    return [svg.rect(0, _TOP + _ROW * i, WIDTH, _ROW, fill=svg.BAND) for i in rows[1::2]]
 
 
-def _draw_row(ax: Axes, row: GroupRow, *, y: int, xlim: tuple[float, float]) -> None:
-    mark, text = STATUS_COLOURS.get(row.status, NEUTRAL_COLOURS)
+def _axis(x: svg.Scale, height: float, label: str) -> list[str]:
+    bottom = height - _AXIS
+    parts = []
+    for tick in svg.nice_ticks(x.low, x.high):
+        px = x(tick)
+        parts.append(svg.line(px, _TOP, px, bottom, stroke=svg.RULE, width=0.7))
+        parts.append(svg.text(px, bottom + 13, f"{tick:g}", anchor="middle"))
+    parts.append(svg.line(x.start, bottom, x.end, bottom, stroke="#8a8a8a"))
+    parts.append(svg.text((x.start + x.end) / 2, bottom + 33, label, anchor="middle"))
+    parts.append(svg.text(x.end + 14, _TOP - 8, "Status", weight="bold"))
+    return parts
+
+
+def _row(label: str, row: GroupRow | None, *, x: svg.Scale, y: float) -> list[str]:
+    if row is None:
+        return [svg.text(8, y, label, weight="bold")]
+    mark, colour = STATUS_COLOURS.get(row.status, NEUTRAL_COLOURS)
+    parts = [svg.text(x.start - 10, y, label, anchor="end")]
     if not (fmt.is_missing(row.ci_low) or fmt.is_missing(row.ci_high)):
-        ax.hlines(y, row.ci_low, row.ci_high, colors=mark, linewidth=2.4, zorder=2, clip_on=False)
-        ax.vlines([row.ci_low, row.ci_high], y - 0.17, y + 0.17, colors=mark, linewidth=1.2,
-                  zorder=2, clip_on=False)
+        lo, hi = x(row.ci_low), x(row.ci_high)
+        parts.append(svg.line(lo, y, hi, y, stroke=mark, width=2.4))
+        parts += [svg.line(end, y - 5, end, y + 5, stroke=mark, width=1.2) for end in (lo, hi)]
     if fmt.is_missing(row.value):
-        ax.text(xlim[0] + 0.01 * (xlim[1] - xlim[0]), y, fmt.MISSING, ha="left", va="center",
-                fontsize=_FONT_SIZE, fontstyle="italic", color="#616161")
+        parts.append(svg.text(x.start + 4, y, fmt.MISSING, fill="#616161", italic=True))
     else:
         edge = "#757575" if row.status == "insufficient_data" else mark
-        ax.plot([row.value], [y], marker="o", markersize=6.5, linestyle="none",
-                markerfacecolor="white" if row.excluded else mark, markeredgecolor=edge,
-                markeredgewidth=1.6, zorder=3, clip_on=False)
-    ax.text(1.02, y, row.status_label or fmt.NOT_APPLICABLE, transform=ax.get_yaxis_transform(),
-            ha="left", va="center", fontsize=_FONT_SIZE, color=text,
-            fontweight="bold" if row.status == "fail" else "normal")
+        fill = "#ffffff" if row.excluded else mark
+        parts.append(f'<circle cx="{svg.num(x(row.value))}" cy="{svg.num(y)}" r="4.6" fill="{fill}" '
+                     f'stroke="{edge}" stroke-width="1.6"/>')
+    parts.append(svg.text(x.end + 14, y, row.status_label or fmt.NOT_APPLICABLE, fill=colour,
+                          weight="bold" if row.status == "fail" else ""))
+    return parts
 
 
-def _draw_thresholds(ax: Axes, requirement: RequirementView) -> None:
+def _goals(requirement: RequirementView, *, x: svg.Scale, bottom: float) -> list[str]:
+    """The threshold (the point estimate's goal) dashed; the dual rule's bound goal dotted.
+
+    With two goals, each label sits on the outer side of its line, so they never overlap.
+    """
     single = len(requirement.thresholds) == 1
-    for threshold in requirement.thresholds:
-        ax.axvline(threshold, color=_INK, linestyle=(0, (4, 3)), linewidth=1.0, zorder=2.5)
-        label = requirement.threshold_text if single else fmt.proportion(threshold)
-        ax.text(threshold, 1.0, f"threshold {label}", transform=ax.get_xaxis_transform(),
-                ha="center", va="bottom", fontsize=_FONT_SIZE - 0.5, color=_INK)
+    if requirement.rule != "dual" or not requirement.bound_goals:
+        return [part for threshold in requirement.thresholds for part in _goal_line(
+            x(threshold), bottom, f"threshold {requirement.threshold_text if single else fmt.proportion(threshold)}",
+            dash="5 3", side="middle")]
+    goals = [(t, f"goal {fmt.proportion(t)}", "5 3") for t in requirement.thresholds]
+    goals += [(b, f"bound's goal {fmt.proportion(b)}", "1.5 2.5") for b in requirement.bound_goals]
+    middle = sum(value for value, _, _ in goals) / len(goals)
+    return [part for value, label, dash in goals
+            for part in _goal_line(x(value), bottom, label, dash=dash, side="end" if value < middle else "start")]
 
 
-def _inline_svg(fig: Figure, *, salt: str, description: str) -> str:
-    buffer = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
-    svg = buffer.getvalue().decode("utf-8")
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, flags=re.DOTALL)
-    svg = _prefix_ids(svg, prefix=salt)
-    label = html.escape(description, quote=True)
-    return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1).strip()
-
-
-def _prefix_ids(svg: str, *, prefix: str) -> str:
-    """Make every id (glyphs, clip paths, markers) unique to this chart in the document."""
-    ids = set(re.findall(r'\bid="([^"]+)"', svg))
-
-    def swap(match: re.Match[str]) -> str:
-        lead, name = match.groups()
-        return f"{lead}{prefix}-{name}" if name in ids else match.group(0)
-
-    return re.sub(r'(\bid="|#)([A-Za-z_][\w.:-]*)', swap, svg)
+def _goal_line(px: float, bottom: float, label: str, *, dash: str, side: str) -> list[str]:
+    """A goal's line and its label, kept out of the status column (raised a line when moved)."""
+    y = _TOP - 14
+    width, limit = svg.text_width(label, 11.5), WIDTH - _STATUS
+    if side == "middle" and px + width / 2 > limit:
+        side = "end"
+    elif side == "start" and px + 4 + width > limit:
+        side, y = "end", y - 12
+    tx = px - 4 if side == "end" else px + 4 if side == "start" else px
+    return [svg.line(px, y + 7, px, bottom, stroke=svg.INK, width=1.1, dash=dash),
+            svg.text(tx, y, label, anchor=side, size=11.5)]

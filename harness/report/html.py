@@ -7,6 +7,7 @@ and on paper. Every piece of text passes through Jinja's autoescaping.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Final
 
@@ -15,9 +16,11 @@ import pandas as pd
 
 from harness.report import formatting as fmt
 from harness.report.charts import NEUTRAL_COLOURS, STATUS_COLOURS, requirement_chart
-from harness.report.view import build_view
+from harness.report.curve_charts import figure_chart
+from harness.report.figures import RequirementFigure
+from harness.report.view import ReportView, build_view
 
-__all__ = ["render_html"]
+__all__ = ["html_of", "render_html"]
 
 _VERDICT_STATUS: Final = {
     "compliant": "pass",
@@ -28,18 +31,35 @@ _VERDICT_STATUS: Final = {
 
 
 def render_html(
-    summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame
+    summary: dict[str, Any],
+    measurements: pd.DataFrame,
+    verdicts: pd.DataFrame,
+    *,
+    figures: Mapping[str, RequirementFigure] | None = None,
 ) -> str:
-    """Render the evaluation as a complete HTML document."""
-    view = build_view(summary, measurements, verdicts)
+    """Render the evaluation as a complete HTML document.
+
+    ``figures`` (from ``harness.report.figures.figures_of``) adds each requirement's ROC
+    curves, reliability diagrams or confusion matrices; without it the report has the
+    interval charts only.
+    """
+    return html_of(build_view(summary, measurements, verdicts), figures=figures)
+
+
+def html_of(view: ReportView, *, figures: Mapping[str, RequirementFigure] | None = None) -> str:
+    """The HTML document of a view already built (so both reports share one)."""
     charts = {
         requirement.anchor: requirement_chart(requirement, ci_label=view.ci_label)
         for requirement in view.requirements
     }
+    curves = _curves(view, figures or {})
     verdict_colours = STATUS_COLOURS.get(_VERDICT_STATUS.get(view.verdict, ""), NEUTRAL_COLOURS)
     return _environment().get_template("report.html.j2").render(
         view=view,
         charts=charts,
+        curves=curves,
+        figures=figures or {},
+        anchors={r.id: r.anchor for r in view.requirements},
         statuses=fmt.STATUSES,
         status_labels=fmt.STATUS_LABELS,
         status_meanings=fmt.STATUS_MEANINGS,
@@ -49,6 +69,16 @@ def render_html(
         not_applicable=fmt.NOT_APPLICABLE,
         not_recorded=fmt.NOT_RECORDED,
     )
+
+
+def _curves(view: ReportView, figures: Mapping[str, RequirementFigure]) -> dict[str, str]:
+    """Each requirement's figure drawn once; a figure shown under an earlier requirement is not redrawn."""
+    out = {}
+    for requirement in view.requirements:
+        figure = figures.get(requirement.id)
+        if figure is not None and not figure.shown_in:
+            out[requirement.anchor] = figure_chart(requirement, figure, ci_label=view.ci_label, labels=view.labels)
+    return out
 
 
 def _css_string(value: object) -> str:

@@ -16,14 +16,18 @@ import pandas as pd
 from harness.report import formatting as fmt
 from harness.report.view import ReportView, RequirementView, build_view
 
-__all__ = ["render_markdown"]
+__all__ = ["markdown_of", "render_markdown"]
 
 
 def render_markdown(
     summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame
 ) -> str:
     """Render the evaluation as a Markdown document."""
-    view = build_view(summary, measurements, verdicts)
+    return markdown_of(build_view(summary, measurements, verdicts))
+
+
+def markdown_of(view: ReportView) -> str:
+    """The Markdown document of a view already built (so both reports share one)."""
     lines = [*_header(view), *_summary(view)]
     for requirement in view.requirements:
         lines += _requirement(requirement, ci_label=view.ci_label)
@@ -65,6 +69,8 @@ def _header(view: ReportView) -> list[str]:
         + (f" · {_text(view.authority)}" if view.authority else ""),
         "",
         f"**Overall verdict: {_text(view.verdict_label.upper())}**",
+        "",
+        _text(view.blocking_outcome),
         "",
         *([f"**Exploratory:** {_text(view.exploratory)}", ""] if view.exploratory else []),
         f"- Policy status: {_text(policy)}",
@@ -120,7 +126,7 @@ def _requirement(req: RequirementView, *, ci_label: str) -> list[str]:
         lines += [f"Supporting measurements for {_code(req.id)} (not judged):", ""]
         lines += _table(
             ["Metric", "Family", "Group", "n", "Positives", "Value", ci_label],
-            [[_code(r.metric), _text(r.family), _group(r.group, excluded=r.excluded),
+            [[_code(r.metric), _text(r.family), _group(r.group_text, excluded=r.excluded),
               r.n_text, r.positives_text, r.value_text, r.ci_text] for r in req.supporting],
             numeric={3, 4, 5, 6},
         )
@@ -134,7 +140,7 @@ def _group_table(req: RequirementView, *, ci_label: str) -> list[str]:
     headers += ["p-value"] if req.has_p_values else []
     rows = []
     for r in req.rows:
-        cells = [_text(r.family), _group(r.group, excluded=r.excluded), r.n_text,
+        cells = [_text(r.family), _group(r.group_text, excluded=r.excluded), r.n_text,
                  r.positives_text, r.value_text, r.ci_text, _text(r.status_label or "—")]
         cells += [r.p_text] if req.has_p_values else []
         rows.append([*cells, _text(r.reason)])
@@ -161,6 +167,8 @@ def _provenance(view: ReportView) -> list[str]:
         "",
         "---",
         "",
-        f"Produced by oversight-harness {_text(view.harness_version)} at {_text(view.created_at)}.",
+        f"Produced by oversight-harness {_text(view.harness_version)} at {_text(view.created_at)}. "
+        "Its evidence manifest is `manifest.json` beside it in the bundle, which hashes this report; "
+        "`oversight verify` checks both.",
     ]
     return lines

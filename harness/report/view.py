@@ -9,13 +9,15 @@ no verdict (e.g. the selection rates behind an impact ratio) are kept as support
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from harness.labels import Labels, group_text
 from harness.report import formatting as fmt
+from harness.report.provenance import ProvenanceSection, provenance
 
 __all__ = ["GroupRow", "ProvenanceSection", "ReportView", "RequirementView", "build_view"]
 
@@ -43,6 +45,11 @@ class GroupRow:
     reference_group: str
     status: str = ""
     reason: str = ""
+    label: str = ""  # the group with the card's value labels; "" when it has none
+
+    @property
+    def group_text(self) -> str:
+        return self.label or self.group
 
     @property
     def status_label(self) -> str:
@@ -86,6 +93,7 @@ class RequirementView:
     thresholds: tuple[float, ...]
     rows: tuple[GroupRow, ...]
     supporting: tuple[GroupRow, ...]
+    bound_goals: tuple[float, ...] = ()  # the dual rule's goal for the confidence bound
 
     @property
     def worst_status(self) -> str:
@@ -131,15 +139,6 @@ class RequirementView:
 
 
 @dataclass(frozen=True)
-class ProvenanceSection:
-    """A titled list of (label, value) pairs; ``hashes`` are shown in full and monospaced."""
-
-    title: str
-    items: tuple[tuple[str, str], ...]
-    hashes: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
 class ReportView:
     """Everything either report prints, already worded and formatted."""
 
@@ -165,6 +164,19 @@ class ReportView:
     profile_sha256: str = ""
     exploratory: str = ""  # why the run is not evidence; "" when it judged the profile's split
     favourable: str = ""  # which decision benefits the person, as selection rates count it
+    labels: Labels | None = None  # the card's value labels, {column: {code: label}}
+
+    @property
+    def blocking_outcome(self) -> str:
+        """E.g. "Of 5 blocking requirements: 2 failed, 1 flagged, 2 passed.": what decided the verdict."""
+        blocking = [r.worst_status for r in self.requirements if r.blocking]
+        if not blocking:
+            return "No requirement is blocking, so none decides the verdict."
+        parts = [f"{blocking.count(s)} {word}" for s, word in _OUTCOME_WORDS if blocking.count(s)]
+        other = len(blocking) - sum(blocking.count(s) for s, _ in _OUTCOME_WORDS)
+        parts += [f"{other} not judged"] if other else []
+        noun = "requirement" if len(blocking) == 1 else "requirements"
+        return f"Of {len(blocking)} blocking {noun}: {', '.join(parts)}."
 
 
 def build_view(
@@ -189,7 +201,7 @@ def build_view(
         ci_label=_ci_label(summary.get("confidence")),
         requirements=_requirements(summary, measurements, verdicts),
         data_notes=_data_notes(summary.get("counts", {})),
-        provenance=_provenance(summary),
+        provenance=provenance(summary),
         legal_basis=tuple(str(x) for x in profile.get("legal_basis", [])),
         harness_version=str(summary.get("harness_version", "")),
         created_at=str(summary.get("created_at", "")),
@@ -197,7 +209,18 @@ def build_view(
         profile_sha256=str(profile.get("sha256", "")),
         exploratory=_exploratory(summary.get("conformance")),
         favourable=_favourable(summary.get("favourable_decision")),
+        labels=_labels(summary.get("benchmark", {})),
     )
+
+
+_OUTCOME_WORDS = (("fail", "failed"), ("flag", "flagged"), ("inconclusive", "inconclusive"),
+                  ("insufficient_data", "with insufficient data"), ("pass", "passed"),
+                  ("reported", "reported only"))
+
+
+def _labels(benchmark: Mapping[str, Any]) -> Labels | None:
+    labels = benchmark.get("labels") if isinstance(benchmark, Mapping) else None
+    return labels if isinstance(labels, Mapping) and labels else None
 
 
 def _favourable(decision: object) -> str:
@@ -226,20 +249,30 @@ def _requirements(
     ids = list(declared)
     for frame in (verdicts, measurements):
         ids += [i for i in dict.fromkeys(frame["requirement"].astype(str)) if i not in ids]
-    judged = _join(measurements, verdicts)
+    labels = _labels(summary.get("benchmark", {}))
     marked = measurements.merge(verdicts[_KEYS].drop_duplicates(), on=_KEYS, how="left",
                                 indicator=True)
     unjudged = marked[marked["_merge"] == "left_only"].drop(columns="_merge")
+    judged_by, unjudged_by = _by_requirement(_join(measurements, verdicts)), _by_requirement(unjudged)
     return tuple(
         _requirement(
             rid,
             declared.get(rid, {}),
             position=position,
-            judged=judged[judged["requirement"].astype(str) == rid],
-            unjudged=unjudged[unjudged["requirement"].astype(str) == rid],
+            judged=judged_by.get(rid, []),
+            unjudged=unjudged_by.get(rid, []),
+            labels=labels,
         )
         for position, rid in enumerate(ids, start=1)
     )
+
+
+def _by_requirement(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """The frame's records grouped by requirement, in order: one pass, not one filter per requirement."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for record in frame.to_dict("records"):
+        out.setdefault(str(record["requirement"]), []).append(record)
+    return out
 
 
 def _join(measurements: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
@@ -253,15 +286,17 @@ def _requirement(
     declared: Mapping[str, Any],
     *,
     position: int,
-    judged: pd.DataFrame,
-    unjudged: pd.DataFrame,
+    judged: list[dict[str, Any]],
+    unjudged: list[dict[str, Any]],
+    labels: Labels | None,
 ) -> RequirementView:
-    first: dict[str, Any] = judged.iloc[0].to_dict() if len(judged) else {}
+    first: dict[str, Any] = judged[0] if judged else {}
 
     def declared_or_judged(key: str, default: object = "") -> str:
         return str(declared.get(key, first.get(key, default)))
 
-    judged_blocking = bool(judged["blocking"].any()) if len(judged) else False
+    judged_blocking = any(bool(r["blocking"]) for r in judged)
+    limits = [r for r in judged if not fmt.is_missing(r["threshold"])]
     return RequirementView(
         id=rid,
         anchor=f"req-{position}-{re.sub(r'[^A-Za-z0-9_-]+', '-', rid)}",
@@ -270,22 +305,27 @@ def _requirement(
         description=str(declared.get("description", "")),
         blocking=bool(declared.get("blocking", judged_blocking)),
         rule=declared_or_judged("rule", "none"),
-        threshold_text=str(declared.get("threshold", _threshold_text(judged))),
-        thresholds=tuple(float(t) for t in judged["threshold"].dropna().unique()),
-        rows=tuple(_row(r) for r in judged.to_dict("records")),
-        supporting=tuple(_row(r) for r in unjudged.to_dict("records")),
+        threshold_text=str(declared["threshold"]) if "threshold" in declared else _threshold_text(limits),
+        thresholds=tuple(dict.fromkeys(float(r["threshold"]) for r in limits)),
+        rows=tuple(_row(r, labels) for r in judged),
+        supporting=tuple(_row(r, labels) for r in unjudged),
+        bound_goals=_bound_goals(declared),
     )
 
 
-def _threshold_text(judged: pd.DataFrame) -> str:
-    rows = judged.dropna(subset=["threshold"])
-    if rows.empty:
+def _bound_goals(declared: Mapping[str, Any]) -> tuple[float, ...]:
+    goal = declared.get("bound_goal")
+    return () if fmt.is_missing(goal) or isinstance(goal, bool) else (float(goal),)
+
+
+def _threshold_text(limits: list[dict[str, Any]]) -> str:
+    if not limits:
         return "report only"
-    first = rows.iloc[0]
+    first = limits[0]
     return f"{first['operator']} {fmt.proportion(first['threshold'])}".strip()
 
 
-def _row(record: Mapping[str, Any]) -> GroupRow:
+def _row(record: Mapping[str, Any], labels: Labels | None = None) -> GroupRow:
     def text(key: str) -> str:
         value = record.get(key)
         return "" if fmt.is_missing(value) else str(value)
@@ -310,7 +350,13 @@ def _row(record: Mapping[str, Any]) -> GroupRow:
         reference_group=text("reference_group"),
         status=text("status"),
         reason=text("reason"),
+        label=_labelled(text("family"), text("group"), labels),
     )
+
+
+def _labelled(family: str, group: str, labels: Labels | None) -> str:
+    named = group_text(family, group, labels)
+    return "" if named == group else named
 
 
 def _data_notes(counts: Mapping[str, Any]) -> tuple[str, ...]:
@@ -324,67 +370,3 @@ def _data_notes(counts: Mapping[str, Any]) -> tuple[str, ...]:
         else:
             notes.append(f"{label}: {fmt.count(value)}.")
     return tuple(notes)
-
-
-def _provenance(summary: Mapping[str, Any]) -> tuple[ProvenanceSection, ...]:
-    profile = summary.get("profile", {})
-    benchmark = summary.get("benchmark", {})
-    model = summary.get("model", {})
-    policy = summary.get("policy", {})
-    return (
-        _section("Sector profile", [
-            ("Title", profile.get("title")), ("Identifier", profile.get("id")),
-            ("Version", profile.get("version")), ("Sector", profile.get("sector")),
-            ("Authority", profile.get("authority")),
-            ("Effective from", profile.get("effective_from")),
-            ("Enforced from", profile.get("enforcement_from")),
-        ]),
-        _section("Benchmark", [
-            ("Identifier", benchmark.get("id")), ("Split", benchmark.get("split")),
-            ("Rows", fmt.count(benchmark.get("rows"))), ("SHA-256", benchmark.get("sha256")),
-        ], hashes={"SHA-256"}),
-        _section("Model", [
-            ("Kind", model.get("kind")), ("URI", model.get("uri")),
-            ("Fingerprint", model.get("fingerprint")),
-            ("Isolation", _isolation_text(model)),
-        ], hashes={"Fingerprint"}),
-        _section("Run", [
-            ("Evaluated as of", policy.get("as_of")), ("Created at", summary.get("created_at")),
-            ("Confidence level", summary.get("confidence")), ("Random seed", summary.get("seed")),
-            ("Bootstrap", _bootstrap_text(summary)),
-            ("Harness version", summary.get("harness_version")),
-            ("Manifest SHA-256", summary.get("manifest_sha256")),
-        ], hashes={"Manifest SHA-256"}),
-    )
-
-
-def _isolation_text(model: Mapping[str, Any]) -> str | None:
-    """How the model ran and whether it was trusted; None when the run did not record it."""
-    if "sandbox" not in model:
-        return None
-    sandbox = model["sandbox"]
-    if not sandbox:
-        return "no model ran (declared predictions)"
-    trust = "given" if sandbox.get("trust_model") else "not given"
-    return f"{sandbox.get('isolation')}; --trust-model {trust}; model process {sandbox.get('exit')}"
-
-
-def _bootstrap_text(summary: Mapping[str, Any]) -> str | None:
-    """Replicates, what they resample, and the score grid they see; None when not recorded."""
-    replicates = summary.get("bootstrap_replicates")
-    if replicates is None:
-        return None
-    unit = "clusters" if summary.get("bootstrap_unit") == "cluster" else "rows"
-    bins = summary.get("bootstrap_score_bins")
-    grid = f"; scores resampled on {fmt.count(bins)} bins" if bins is not None else ""
-    return f"{fmt.count(replicates)} replicates of {unit}{grid}"
-
-
-def _section(
-    title: str, items: Sequence[tuple[str, object]], *, hashes: set[str] | None = None
-) -> ProvenanceSection:
-    shown = tuple(
-        (label, fmt.NOT_RECORDED if fmt.is_missing(value) or value == "" else str(value))
-        for label, value in items
-    )
-    return ProvenanceSection(title=title, items=shown, hashes=frozenset(hashes or ()))
