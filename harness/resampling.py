@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-from scipy import stats as st
 
 __all__ = [
     "bca_interval",
@@ -47,6 +46,8 @@ _BATCH_CELLS = 1_000_000  # replicate × atom integers held at once per thread (
 
 
 def _z(confidence: float) -> float:
+    from scipy import stats as st
+
     return float(st.norm.ppf(0.5 + confidence / 2))
 
 
@@ -65,6 +66,8 @@ def wilson(x: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray,
 
 def clopper_pearson(x: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Clopper-Pearson) interval from beta quantiles; NaN where n == 0."""
+    from scipy import stats as st
+
     x, n = np.asarray(x, float), np.asarray(n, float)
     a = (1 - confidence) / 2
     with np.errstate(invalid="ignore"):
@@ -88,6 +91,8 @@ def katz_log_ratio(
 
 def two_proportion_z_p(x1: float, n1: float, x2: float, n2: float) -> float:
     """Two-sided p-value of the pooled two-proportion z test."""
+    from scipy import stats as st
+
     if min(n1, n2) <= 0:
         return float("nan")
     pooled = (x1 + x2) / (n1 + n2)
@@ -110,6 +115,8 @@ def cluster_z_p(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray) 
     times C / (C - 1). It equals the cluster-robust (CR1 without the (N-1)/(N-k) factor)
     standard error of the slope of a regression of the outcome on a group indicator.
     """
+    from scipy import stats as st
+
     x1, n1, x2, n2 = (np.asarray(a, dtype=np.float64) for a in (x1, n1, x2, n2))
     big_n1, big_n2 = n1.sum(), n2.sum()
     used = (n1 + n2) > 0
@@ -130,6 +137,8 @@ def cluster_z_p(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray) 
 
 def fisher_exact_p(x1: int, n1: int, x2: int, n2: int) -> float:
     """Two-sided p-value of Fisher's exact test on the 2x2 table."""
+    from scipy import stats as st
+
     if min(n1, n2) <= 0:
         return float("nan")
     table = [[int(x1), int(n1 - x1)], [int(x2), int(n2 - x2)]]
@@ -279,6 +288,8 @@ class _PoissonInverse:
 
 def _poisson_cdf(mean: float) -> np.ndarray:
     """P(X <= k) for k = 0, 1, ..., far into the tail, the last entry set to 1 (inversion table)."""
+    from scipy import stats as st
+
     k = np.arange(int(mean + 12 * np.sqrt(mean) + 30))
     cdf = st.poisson.cdf(k, mean)
     cdf[-1] = 1.0
@@ -354,6 +365,8 @@ def bca_interval(draws: np.ndarray, estimate: np.ndarray, jack: np.ndarray, jack
     ``draws`` (B, G) bootstrap values; ``estimate`` (G,) the point estimate; ``jack`` (J, G)
     jackknife values with weights ``jack_weight`` (J,) for the acceleration.
     """
+    from scipy import stats as st
+
     draws, jack = np.asarray(draws, float), np.asarray(jack, float)
     lo, hi = np.full(draws.shape[1:], np.nan), np.full(draws.shape[1:], np.nan)
     z = st.norm.ppf([(1 - confidence) / 2, 1 - (1 - confidence) / 2])

@@ -18,14 +18,14 @@ import io
 import math
 import re
 from collections.abc import Sequence
-from typing import Final
-
-import matplotlib
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Final
 
 from harness.report import formatting as fmt
 from harness.report.view import GroupRow, RequirementView
+
+if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn, not with the package
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["NEUTRAL_COLOURS", "STATUS_COLOURS", "requirement_chart"]
 
@@ -78,6 +78,8 @@ _CHART_CACHE: Final = 128
 
 
 def _render_chart(requirement: RequirementView, *, ci_label: str) -> str:
+    from matplotlib.figure import Figure
+
     slots = _slots(requirement.rows)
     height = 0.75 + _ROW_IN * len(slots)
     fig = Figure(figsize=(_WIDTH_IN, height), layout="constrained")
@@ -185,6 +187,8 @@ def _draw_thresholds(ax: Axes, requirement: RequirementView) -> None:
 
 
 def _inline_svg(fig: Figure, *, salt: str, description: str) -> str:
+    import matplotlib
+
     buffer = io.BytesIO()
     with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None})
