@@ -26,6 +26,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from harness.catalog import find_benchmark, installed
 from harness.errors import BenchmarkError
+from harness.progress import stage
 from harness.yamlio import load_yaml, read_capped
 
 __all__ = [
@@ -323,13 +324,15 @@ def _read_file(card: _Card, i: int, spec: DataFile, *, verify: bool) -> tuple[pd
 def _read_data(card: _Card, spec: BenchmarkCard, *, verify: bool) -> tuple[pd.DataFrame, list[str]]:
     frames: list[pd.DataFrame] = []
     hashes: list[str] = []
-    for i, file in enumerate(spec.files):
-        frame, digest = _read_file(card, i, file, verify=verify)
-        if frames and list(frame.columns) != list(frames[0].columns):
-            problem = f"expected the columns of {spec.files[0].path}, found {list(frame.columns)}"
-            raise card.error([(("files", i, "path"), problem)])
-        frames.append(frame)
-        hashes.append(digest)
+    with stage("reading and hashing the benchmark", total=sum(f.rows for f in spec.files), unit="rows") as tick:
+        for i, file in enumerate(spec.files):
+            frame, digest = _read_file(card, i, file, verify=verify)
+            if frames and list(frame.columns) != list(frames[0].columns):
+                problem = f"expected the columns of {spec.files[0].path}, found {list(frame.columns)}"
+                raise card.error([(("files", i, "path"), problem)])
+            frames.append(frame)
+            hashes.append(digest)
+            tick.advance(file.rows)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0], hashes
 
 

@@ -24,6 +24,7 @@ from .catalog import installed
 from .evaluation import Evaluation, evaluate
 from .plan import make_plan
 from .profile import load_profile
+from .progress import Reporter, as_reporter
 
 __all__ = ["DEFAULT_PROFILES", "PROFILES_DIR", "reference_model", "run_demo"]
 
@@ -63,10 +64,11 @@ def reference_model(inputs: pd.DataFrame, y: np.ndarray, *, rule: str, target: f
 
 
 def run_demo(*, out: Path, tracking: bool, tracking_uri: str | None,
-             progress: Callable[[str], None] | None = None) -> list[Evaluation]:
+             progress: Callable[[str], None] | Reporter | None = None) -> list[Evaluation]:
     import skops.io as sio
 
-    say = progress or (lambda _m: None)
+    reporter = as_reporter(progress)
+    say = reporter.note if reporter is not None else (lambda _m: None)
     results = []
     for rel, (rule, target) in DEFAULT_PROFILES.items():
         loaded = load_profile(PROFILES_DIR / rel)
@@ -79,5 +81,5 @@ def run_demo(*, out: Path, tracking: bool, tracking_uri: str | None,
         sio.dump(model, path)
         say(f"{loaded.profile.id}: evaluating {path.name} against the profile")
         results.append(evaluate(loaded, model=str(path), out=out, tracking=tracking,
-                                tracking_uri=tracking_uri, progress=say))
+                                tracking_uri=tracking_uri, progress=reporter))
     return results

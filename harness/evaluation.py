@@ -29,6 +29,7 @@ from .plan import (Plan, atoms_of, check_columns, check_pinned, locate_benchmark
                    validate_scores)
 from .predictors import Predictions, load_model, predict
 from .profile import LoadedProfile, Profile, load_profile, parse_profile
+from .progress import Reporter, as_reporter, reporting, stage
 from .report import figures_of, render_reports
 from .sandbox import Limits, Options
 from .stats import AtomTable
@@ -99,11 +100,15 @@ def _predictions(plan: Plan, model: Any, predictions: str | Path | None,
     bench = plan.benchmark
     task = plan.profile.task
     if predictions is not None:
-        return (read_predictions(predictions, expected_ids=bench.ids, task=task,
-                                 score_range=score_limits(plan.profile)), None, NO_MODEL_LOG)
+        with stage("reading the predictions", total=len(bench.ids), unit="rows") as tick:
+            declared = read_predictions(predictions, expected_ids=bench.ids, task=task,
+                                        score_range=score_limits(plan.profile))
+            tick.advance(len(bench.ids))
+        return declared, None, NO_MODEL_LOG
     inputs = bench.model_inputs(plan.profile.model_inputs.allow_sensitive)
-    with load_model(model, options=options) as runnable:
+    with load_model(model, options=options) as runnable, stage("predicting", total=len(inputs), unit="rows") as tick:
         preds = predict(runnable, inputs, bench.ids, task=task)
+        tick.advance(len(inputs))
     return preds, runnable.record(), runnable.log()
 
 
@@ -142,7 +147,7 @@ def _streamed(loaded: LoadedProfile, model: Any, split: str | None, *, engine: s
             table = dask_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path,
                                     scheduler=scheduler, progress=say)
         else:
-            table = stream_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path, progress=say)
+            table = stream_statistics(job, source, chunk_rows=chunk_rows, predictions_path=path)
     grid = table.grid
     validate_scores(None if grid is None else grid.values, profile, loaded_model.uri)
     src = {"kind": loaded_model.kind, "uri": loaded_model.uri, "sha256": loaded_model.sha256,
@@ -175,7 +180,7 @@ def evaluate(
     engine: Engine = "local",
     chunk_rows: int = 250_000,
     scheduler: str | None = None,
-    progress: Progress | None = None,
+    progress: Progress | Reporter | None = None,
     sign_key: str | Path | None = None,
     tracking_timeout: float = DEFAULT_TIMEOUT,
     sandbox: bool = True,
@@ -199,7 +204,8 @@ def evaluate(
     ``trusted_types`` are extra types a ``.skops`` file may load. A model object passed
     from Python is the caller's own code and runs in this process.
     """
-    say = progress or (lambda _msg: None)
+    reporter = as_reporter(progress)
+    say = reporter.note if reporter is not None else (lambda _msg: None)
     if (model is None) == (predictions is None):
         raise InputError("give exactly one of a model (--model) or a predictions file (--predictions)")
     if engine != "local" and predictions is not None:
@@ -219,7 +225,7 @@ def evaluate(
     out_dir = Path(out or "reports")
     out_dir.mkdir(parents=True, exist_ok=True)
     sweep_leftovers(out_dir)
-    with scratch_dir(out_dir) as scratch:
+    with reporting(reporter), scratch_dir(out_dir) as scratch:
         if engine == "local":
             table, subject, preds = _local(loaded, model, predictions, split, say, options)
             payload: pd.DataFrame | Path = preds.frame()

@@ -15,8 +15,6 @@ import pickle
 import zipfile
 from pathlib import Path
 
-import skops.io
-
 from harness.errors import ModelError
 from harness.sandbox.staging import tree_sha256
 
@@ -60,6 +58,8 @@ def _skops_digest(obj: object) -> str:
     addresses in its schema; they become the file's hash and the order of first
     appearance before the schema is hashed as canonical JSON.
     """
+    import skops.io
+
     with zipfile.ZipFile(io.BytesIO(skops.io.dumps(obj))) as archive:
         schema = json.loads(archive.read("schema.json"))
         files = {name: hashlib.sha256(archive.read(name)).hexdigest()

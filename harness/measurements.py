@@ -61,6 +61,7 @@ from .resampling import (
     two_proportion_z_p,
     wilson,
 )
+from .progress import stage
 from .stats import AtomTable, GroupCells, coarsen, family_cells
 
 __all__ = ["MEASUREMENT_COLUMNS", "View", "measure", "requirement_views", "resampling_scheme"]
@@ -294,12 +295,14 @@ def _resample(profile: Profile, table: AtomTable, views: list[View]) -> None:
                  v.standard_errors(grid, batch, memo) if v.interval == "bootstrap_t" else None) for v in on_grid]
 
     threads = min(len(reps), _threads())
-    with ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool:
-        for out in (pool.map if pool else map)(values, range(len(reps))):
+    with (ThreadPoolExecutor(threads) if threads > 1 else nullcontext() as pool,
+          stage("bootstrap replicates", total=opts.replicates, unit="replicates") as tick):
+        for size, out in zip(reps.sizes, (pool.map if pool else map)(values, range(len(reps)))):
             for v, (x, se) in zip(on_grid, out):
                 v.draws.append(x)
                 if se is not None:
                     v.se_draws.append(se)
+            tick.advance(size)
     bca = [v for v in on_grid if v.interval == "bootstrap_bca"]
     if bca:
         for counts, weights in jackknife_counts(grid.count, cluster=scheme["cluster"], seed=opts.seed):

@@ -33,7 +33,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from .measurements import View, requirement_views, resampling_scheme
 from .metrics import METRICS, Cells
@@ -208,6 +207,8 @@ def _rows(va: View, table_a: AtomTable, table_b: AtomTable, point_a: np.ndarray,
 
 def mcnemar(view: View, table_a: AtomTable, table_b: AtomTable) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Per group: rows with the event under A only, under B only, the exact two-sided p, and a note."""
+    from scipy import stats as st
+
     g = view.cells.n_groups
     nan = np.full(g, np.nan)
     reason = _not_applicable(view)

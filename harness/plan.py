@@ -99,8 +99,12 @@ def locate_benchmark(loaded: LoadedProfile) -> tuple[Path, str]:
 def _check_group_counts(loaded: LoadedProfile, frame: pd.DataFrame) -> None:
     """A requirement may split the rows into at most MAX_GROUPS groups."""
     found = []
+    counts: dict[tuple[str, ...], int] = {}  # requirements share groupings: each is counted once
     for i, req in enumerate(loaded.profile.requirements):
-        if req.groups and (count := len(frame[req.groups].drop_duplicates())) > MAX_GROUPS:
+        key = tuple(req.groups)
+        if key and key not in counts:
+            counts[key] = len(frame[list(key)].drop_duplicates())
+        if key and (count := counts[key]) > MAX_GROUPS:
             found.append((("requirements", i, "groups"), f"{count:,} groups in the rows judged; expected at most "
                           f"{MAX_GROUPS:,} (choose coarser columns or bands)"))
     if found:

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from .benchmark import label_values
 from .errors import ProfileError
@@ -123,6 +122,8 @@ def binomial_outlook(req: Requirement, *, size: int, support: tuple[int, float, 
 
     ``support`` is the group's (rows, positives, negatives), which the minimum support checks.
     """
+    from scipy import stats as st
+
     x = np.arange(size + 1)
     pmf = st.binom.pmf(x, size, p)
     keep = pmf > _TAIL
@@ -252,6 +253,8 @@ def ratio_power(req: Requirement, *, ratio: float, reference_rate: float, n_grou
     requirement's ``comparisons``: exact for Bonferroni, and since Holm's and Benjamini-Hochberg's
     adjusted p-values are never larger, a lower bound of their power to flag.
     """
+    from scipy import stats as st
+
     u = np.random.default_rng(list(rng_seed)).random((2, SIMULATIONS))
     x_g = st.binom.ppf(u[0], n_group, min(ratio * reference_rate, 1.0))
     x_r = st.binom.ppf(u[1], n_ref, reference_rate)

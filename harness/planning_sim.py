@@ -14,7 +14,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
 from .benchmark import label_values
 from .plan import Plan
@@ -32,6 +31,8 @@ SIM_REPLICATES = 200
 def plan_auroc(plan: Plan, req: Requirement, sizes: pd.DataFrame, assumed: float, *,
                seed_path: tuple[int, ...]) -> list[PlannedGroup]:
     """Expected interval width and pass probability per group, from simulated benchmarks."""
+    from scipy import stats as st
+
     from .measurements import measure
 
     profile = plan.profile

@@ -25,7 +25,6 @@ from typing import Literal, cast, get_args
 
 import numpy as np
 import pandas as pd
-import skops.io
 
 from harness.evidence import tracking
 from harness.errors import ModelError, PredictionsError
@@ -243,6 +242,8 @@ def _load_here(staged: Staged) -> object:
         return tracking.load_model(staged.path, uri=staged.uri)
     try:
         if staged.kind == "skops":
+            import skops.io
+
             return skops.io.load(staged.path, trusted=list(staged.trusted))
         import joblib
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-from scipy import stats as st
 
 __all__ = [
     "bca_interval",
@@ -46,8 +45,15 @@ __all__ = [
 _BATCH_CELLS = 1_000_000  # replicate × atom integers held at once per thread (faster than 4,000,000 in perf/)
 
 
+# The normal, beta and Poisson functions come from scipy.special: they are what scipy.stats'
+# norm, beta and poisson compute with (the same values bit for bit, tests/test_startup.py),
+# without importing scipy.stats, which costs a run more than any other import (perf/README.md).
+
+
 def _z(confidence: float) -> float:
-    return float(st.norm.ppf(0.5 + confidence / 2))
+    from scipy import special
+
+    return float(special.ndtri(0.5 + confidence / 2))
 
 
 def wilson(x: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -65,11 +71,13 @@ def wilson(x: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray,
 
 def clopper_pearson(x: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Clopper-Pearson) interval from beta quantiles; NaN where n == 0."""
+    from scipy import special
+
     x, n = np.asarray(x, float), np.asarray(n, float)
     a = (1 - confidence) / 2
     with np.errstate(invalid="ignore"):
-        lo = np.where(x > 0, st.beta.ppf(a, x, n - x + 1), 0.0)
-        hi = np.where(x < n, st.beta.ppf(1 - a, x + 1, n - x), 1.0)
+        lo = np.where(x > 0, special.betaincinv(x, n - x + 1, a), 0.0)
+        hi = np.where(x < n, special.betaincinv(x + 1, n - x, 1 - a), 1.0)
     bad = n <= 0
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
@@ -88,6 +96,8 @@ def katz_log_ratio(
 
 def two_proportion_z_p(x1: float, n1: float, x2: float, n2: float) -> float:
     """Two-sided p-value of the pooled two-proportion z test."""
+    from scipy import special
+
     if min(n1, n2) <= 0:
         return float("nan")
     pooled = (x1 + x2) / (n1 + n2)
@@ -95,7 +105,7 @@ def two_proportion_z_p(x1: float, n1: float, x2: float, n2: float) -> float:
     if se == 0:
         return 1.0
     z = (x1 / n1 - x2 / n2) / se
-    return float(2 * st.norm.sf(abs(z)))
+    return float(2 * special.ndtr(-abs(z)))
 
 
 def cluster_z_p(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray) -> float:
@@ -110,6 +120,8 @@ def cluster_z_p(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray) 
     times C / (C - 1). It equals the cluster-robust (CR1 without the (N-1)/(N-k) factor)
     standard error of the slope of a regression of the outcome on a group indicator.
     """
+    from scipy import special
+
     x1, n1, x2, n2 = (np.asarray(a, dtype=np.float64) for a in (x1, n1, x2, n2))
     big_n1, big_n2 = n1.sum(), n2.sum()
     used = (n1 + n2) > 0
@@ -125,11 +137,13 @@ def cluster_z_p(x1: np.ndarray, n1: np.ndarray, x2: np.ndarray, n2: np.ndarray) 
         var = c / (c - 1) * float(np.sum(d[used] ** 2))
     if var <= 0:
         return 1.0
-    return float(2 * st.norm.sf(abs(p1 - p2) / np.sqrt(var)))
+    return float(2 * special.ndtr(-(abs(p1 - p2) / np.sqrt(var))))
 
 
 def fisher_exact_p(x1: int, n1: int, x2: int, n2: int) -> float:
     """Two-sided p-value of Fisher's exact test on the 2x2 table."""
+    from scipy import stats as st
+
     if min(n1, n2) <= 0:
         return float("nan")
     table = [[int(x1), int(n1 - x1)], [int(x2), int(n2 - x2)]]
@@ -279,8 +293,10 @@ class _PoissonInverse:
 
 def _poisson_cdf(mean: float) -> np.ndarray:
     """P(X <= k) for k = 0, 1, ..., far into the tail, the last entry set to 1 (inversion table)."""
+    from scipy import special
+
     k = np.arange(int(mean + 12 * np.sqrt(mean) + 30))
-    cdf = st.poisson.cdf(k, mean)
+    cdf = special.pdtr(k, mean)
     cdf[-1] = 1.0
     return cdf
 
@@ -354,9 +370,11 @@ def bca_interval(draws: np.ndarray, estimate: np.ndarray, jack: np.ndarray, jack
     ``draws`` (B, G) bootstrap values; ``estimate`` (G,) the point estimate; ``jack`` (J, G)
     jackknife values with weights ``jack_weight`` (J,) for the acceleration.
     """
+    from scipy import special
+
     draws, jack = np.asarray(draws, float), np.asarray(jack, float)
     lo, hi = np.full(draws.shape[1:], np.nan), np.full(draws.shape[1:], np.nan)
-    z = st.norm.ppf([(1 - confidence) / 2, 1 - (1 - confidence) / 2])
+    z = special.ndtri(np.array([(1 - confidence) / 2, 1 - (1 - confidence) / 2]))
     for g in np.ndindex(draws.shape[1:]):
         col = draws[(slice(None), *g)]
         col = col[np.isfinite(col)]
@@ -364,9 +382,9 @@ def bca_interval(draws: np.ndarray, estimate: np.ndarray, jack: np.ndarray, jack
         if col.size == 0 or not np.isfinite(theta):
             continue
         below = (np.sum(col < theta) + 0.5 * np.sum(col == theta)) / col.size
-        z0 = st.norm.ppf(np.clip(below, 1 / (2 * col.size), 1 - 1 / (2 * col.size)))
+        z0 = special.ndtri(np.clip(below, 1 / (2 * col.size), 1 - 1 / (2 * col.size)))
         accel = _acceleration(jack[(slice(None), *g)], jack_weight)
-        adj = st.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
+        adj = special.ndtr(z0 + (z0 + z) / (1 - accel * (z0 + z)))
         lo[g], hi[g] = np.quantile(col, np.nan_to_num(adj, nan=0.5))
     return lo, hi
 

@@ -24,6 +24,7 @@ from .errors import BenchmarkError, InputError
 from .evidence.bundle import sha256_file
 from .plan import add_derived, atoms_of, group_columns
 from .predictors import Predictions, predict
+from .progress import stage
 from .profile import Profile
 from .stats import AtomTable, merge_atoms
 
@@ -218,17 +219,16 @@ class _Merger:
         return self.merged
 
 
-def stream_statistics(job: StreamJob, source: Source, *, chunk_rows: int, predictions_path: Path,
-                      progress: Progress | None = None) -> AtomTable:
+def stream_statistics(job: StreamJob, source: Source, *, chunk_rows: int, predictions_path: Path) -> AtomTable:
     """One chunk at a time; merge as we go so memory stays at one chunk plus the atoms."""
     sink, merger, n_parts = _PredictionSink(predictions_path), _Merger(), len(source.parts(chunk_rows))
     try:
-        for i, (part, frame) in enumerate(_sequential(source, chunk_rows), 1):
-            table, preds = job.statistics_of(part, frame)
-            sink.add(preds)
-            merger.add(table)
-            if progress and (i % max(1, n_parts // 10) == 0 or i == n_parts):
-                progress(f"chunk {i}/{n_parts} ({part.offset + part.stop:,} rows read)")
+        with stage("chunks", total=n_parts, unit="chunks") as tick:
+            for part, frame in _sequential(source, chunk_rows):
+                table, preds = job.statistics_of(part, frame)
+                sink.add(preds)
+                merger.add(table)
+                tick.advance()
     finally:
         sink.close()
     return merger.result()
@@ -249,12 +249,14 @@ def dask_statistics(job: StreamJob, source: Source, *, chunk_rows: int, predicti
             futures = client.map(job.statistics, parts, pure=False)
             sink, merger = _PredictionSink(predictions_path), _Merger()
             try:
-                for i, future in enumerate(futures):  # in partition order, one result held at a time
-                    table, preds = future.result()
-                    futures[i] = None
-                    future.release()
-                    sink.add(preds)
-                    merger.add(table)
+                with stage("chunks", total=len(parts), unit="chunks") as tick:
+                    for i, future in enumerate(futures):  # in partition order, one result held at a time
+                        table, preds = future.result()
+                        futures[i] = None
+                        future.release()
+                        sink.add(preds)
+                        merger.add(table)
+                        tick.advance()
             finally:
                 sink.close()
     finally:

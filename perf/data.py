@@ -145,12 +145,14 @@ def _card(data_name: str, sha256: str, rows: int) -> dict:
 
 
 def profile_text(benchmark_ref: str, sha256: str, *, replicates: int = 1000, seed: int = 1,
-                 interval: str | None = "bootstrap_percentile", resample_bins: int | None = None) -> str:
+                 interval: str | None = "bootstrap_percentile", resample_bins: int | None = None,
+                 path: str | None = None) -> str:
     """A sector profile with one requirement per metric, each by sex × race (``THRESHOLDS``).
 
     ``interval`` applies to every requirement (None keeps the harness's default:
     Clopper-Pearson for proportions, the bootstrap for the rest); ``resample_bins`` sets
-    ``inference.bootstrap.score_bins`` (None keeps the harness's default).
+    ``inference.bootstrap.score_bins`` (None keeps the harness's default); ``path`` sets
+    ``benchmark.path``, the card's folder relative to the profile file.
     """
     bootstrap = {"replicates": replicates, "seed": seed}
     if resample_bins is not None:
@@ -170,7 +172,7 @@ def profile_text(benchmark_ref: str, sha256: str, *, replicates: int = 1000, see
         "legal_basis": ["none: synthetic"],
         "effective_from": "2026-01-01",
         "enforcement_from": "2026-01-01",
-        "benchmark": {"id": BENCHMARK_ID, "path": benchmark_ref, "sha256": sha256, "split": "all"},
+        "benchmark": {"id": benchmark_ref, **({"path": path} if path else {}), "sha256": sha256, "split": "all"},
         "task": "binary_classification",
         "inference": {"confidence": 0.95, "bootstrap": bootstrap},
         "requirements": reqs,
@@ -182,9 +184,8 @@ def write_benchmark(folder: str | Path, synth: Synthetic, *, replicates: int = 1
                     interval: str | None = "bootstrap_percentile") -> tuple[Path, Path]:
     """Write ``data.parquet``, ``benchmark.yaml`` and ``profile.yaml``; return (card, profile).
 
-    The profile names the benchmark by the card's folder (absolute path), which
-    ``harness.benchmark.load_benchmark`` accepts in place of an id of the repository's
-    ``benchmarks/`` folder.
+    The profile names the benchmark by its id and ``benchmark.path: .`` (the card sits beside
+    the profile), so ``harness.evaluate`` and ``oversight run`` find it without a search path.
     """
     folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
@@ -225,7 +226,7 @@ def _describe(folder: Path, data: Path, rows: int, *, replicates: int, interval:
     card = folder / "benchmark.yaml"
     card.write_text(yaml.safe_dump(_card(data.name, sha, rows), sort_keys=False))
     profile = folder / "profile.yaml"
-    profile.write_text(profile_text(str(folder), sha, replicates=replicates, interval=interval))
+    profile.write_text(profile_text(BENCHMARK_ID, sha, replicates=replicates, interval=interval, path="."))
     return card, profile
 
 

@@ -34,7 +34,7 @@ CAPS = {"max_bytes": "MAX_BYTES", "max_rows": "MAX_ROWS"}
 
 def _run(profile: Path | str, predictions: str, out: Path, *extra: str):
     return CliRunner().invoke(main, ["run", "--profile", str(profile), "--predictions", predictions,
-                                     "--no-tracking", "--out", str(out), *extra], catch_exceptions=False)
+                                     "--no-tracking", "--quiet", "--out", str(out), *extra], catch_exceptions=False)
 
 
 def test_caps_have_their_documented_values() -> None:
@@ -63,7 +63,7 @@ def test_the_installed_command_prints_the_same_line(tmp_path: Path) -> None:
     name = "utf16-le.csv"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     res = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--profile", str(ROOT / EXPECTED[name]["profile"]),
-                          "--predictions", name, "--no-tracking", "--out", str(tmp_path / "out")],
+                          "--predictions", name, "--no-tracking", "--quiet", "--out", str(tmp_path / "out")],
                          cwd=CORPUS, env=env, capture_output=True, text=True, timeout=120)
     assert (res.returncode, res.stderr) == (2, f"error: {EXPECTED[name]['message']}\n")
 

@@ -83,7 +83,7 @@ def test_inconclusive_exits_4(tmp_path):
 ])
 def test_input_and_run_errors_have_no_traceback(tmp_path, monkeypatch, args, code, message):
     monkeypatch.chdir(tmp_path)
-    res = run("run", *args, "--no-tracking")
+    res = run("run", *args, "--no-tracking", "--quiet")
     assert res.exit_code == code
     assert res.stderr.startswith(message), res.stderr
     assert "Traceback" not in res.output
@@ -92,7 +92,7 @@ def test_input_and_run_errors_have_no_traceback(tmp_path, monkeypatch, args, cod
 def test_bad_predictions_file_is_invalid_input(tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("id,decision\n0,1\n1,2\n")
-    res = run("run", "--profile", HIRING, "--predictions", str(path), "--no-tracking")
+    res = run("run", "--profile", HIRING, "--predictions", str(path), "--no-tracking", "--quiet")
     assert res.exit_code == 2
     assert res.stderr == (f"error: predictions file {path}: decision is not 0/1 on 1 of 2 rows, first at lines 3 (id 1): "
                           "found ['2']; expected 0 or 1 (true/false and 0.0/1.0 are accepted)\n")
@@ -119,7 +119,8 @@ def test_unusable_tracking_store_leaves_the_bundle_pending_and_keeps_the_verdict
     blocker.write_text("")
     out = tmp_path / "out"
     uri = f"sqlite:///{blocker}/sub/mlflow.db"
-    res = run("run", "--profile", HIRING, "--predictions", callbacks, "--out", str(out), "--tracking-uri", uri)
+    res = run("run", "--profile", HIRING, "--predictions", callbacks, "--out", str(out), "--tracking-uri", uri,
+              "--quiet")
     assert res.exit_code == 1  # the verdict's code: the run itself did not fail
     assert "verdict: NON-COMPLIANT" in res.stdout
     (bundle,) = [p for p in out.iterdir() if not p.name.startswith(".")]

@@ -91,7 +91,7 @@ def no_process_left() -> None:
 
 def _run(models: Path, name: str, tmp_path: Path, *extra: str) -> object:
     args = ["run", "--profile", str(HIRING), "--model", str(models / f"{name}.pkl"), "--trust-model",
-            "--no-tracking", "--json", "--out", str(tmp_path / "out"), "--as-of", AS_OF, *extra]
+            "--no-tracking", "--json", "--quiet", "--out", str(tmp_path / "out"), "--as-of", AS_OF, *extra]
     return CliRunner().invoke(main, args, catch_exceptions=False)
 
 
@@ -252,7 +252,7 @@ def test_forged_answers_are_refused(models: Path, tmp_path: Path, name: str, pro
 
 
 def test_pickles_are_refused_without_trust(models: Path, tmp_path: Path) -> None:
-    args = ["run", "--profile", str(HIRING), "--model", str(models / "Zeros.pkl"), "--no-tracking",
+    args = ["run", "--profile", str(HIRING), "--model", str(models / "Zeros.pkl"), "--no-tracking", "--quiet",
             "--out", str(tmp_path / "out")]
     res = CliRunner().invoke(main, args, catch_exceptions=False)
     assert res.exit_code == 3
@@ -283,8 +283,8 @@ def skops_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cli(*args: str) -> object:
-    return CliRunner().invoke(main, ["run", "--profile", str(HIRING), "--no-tracking", "--json", "--as-of", AS_OF,
-                                     *args], catch_exceptions=False)
+    return CliRunner().invoke(main, ["run", "--profile", str(HIRING), "--no-tracking", "--json", "--quiet",
+                                     "--as-of", AS_OF, *args], catch_exceptions=False)
 
 
 def _sandbox_of(res: object) -> dict:
@@ -436,7 +436,8 @@ def _declared(tmp_path: Path) -> Path:
 
 def _command(tmp_path: Path) -> list[str]:
     return [sys.executable, "-m", "harness.cli", "run", "--profile", str(HIRING), "--predictions",
-            str(_declared(tmp_path)), "--no-tracking", "--json", "--out", str(tmp_path / "out"), "--as-of", AS_OF]
+            str(_declared(tmp_path)), "--no-tracking", "--json", "--quiet", "--out", str(tmp_path / "out"),
+            "--as-of", AS_OF]
 
 
 def _env() -> dict[str, str]:

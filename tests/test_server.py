@@ -35,7 +35,7 @@ def test_outage_leaves_the_bundle_pending_and_sync_logs_it_once(mlflow_server, c
     down = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
     res = cli("run", "--profile", str(HIRING), "--predictions", str(callbacks_csv), "--out", str(out),
-              "--tracking-uri", down)
+              "--tracking-uri", down, "--quiet")
     assert time.monotonic() - started < 30  # was 254 s of retries, then exit 3
     assert res.exit_code == 1
     assert "verdict: NON-COMPLIANT" in res.stdout
@@ -98,7 +98,7 @@ def test_a_server_that_never_answers_is_waited_for_a_bounded_time(callbacks_csv,
 def _run_many(tmp_path: Path, callbacks_csv: Path, uri: str) -> list[dict]:
     out = tmp_path / "out"
     procs = [start_run("--predictions", str(callbacks_csv), "--out", str(out), "--tracking-uri", uri, "--json",
-                       cwd=tmp_path) for _ in range(CONCURRENT)]
+                       "--quiet", cwd=tmp_path) for _ in range(CONCURRENT)]
     docs = []
     for proc in procs:
         stdout, stderr = proc.communicate(timeout=600)

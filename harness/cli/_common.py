@@ -1,8 +1,7 @@
-"""What every command shares: exit codes, the error guard, progress lines."""
+"""What every command shares: exit codes, the error guard, the model's log."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import os
 import sys
@@ -86,15 +85,3 @@ def _show_model_log(log: str) -> None:
         click.echo("--- model output (stdout and stderr) ---", err=True)
         click.echo(log.rstrip("\n"), err=True)
         click.echo("--- end of model output ---", err=True)
-
-
-def _progress(enabled: bool) -> Callable[[str], None] | None:
-    if not enabled:
-        return None
-    start = dt.datetime.now()
-
-    def say(msg: str) -> None:
-        secs = (dt.datetime.now() - start).total_seconds()
-        click.echo(f"  [{secs:6.1f}s] {msg}", err=True)
-
-    return say

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -12,7 +11,8 @@ import click
 from ..errors import InputError
 from ..evidence.store import DEFAULT_TIMEOUT
 from ..sandbox import Limits, parse_size
-from ._common import EXIT, _guard, _progress, _show_model_log, emit
+from ._common import EXIT, _guard, _show_model_log, emit
+from ._progress import reporter_for
 from .sync import pending_message
 
 _DEFAULTS = Limits()
@@ -73,6 +73,8 @@ def _sandbox_options(fn: object) -> object:
               help="Seconds to wait for the tracking server per connection and per request (each request is "
               "tried twice); past that the bundle is left pending for 'oversight sync'.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr (bars on a terminal, timestamped lines "
+              "otherwise).")
 @click.option("--engine", type=click.Choice(["local", "stream", "dask"]), default="local", show_default=True,
               help="local: benchmark in memory; stream: in chunks; dask: chunks on a Dask cluster.")
 @click.option("--chunk-rows", type=click.IntRange(min=1), default=250_000, show_default=True,
@@ -84,7 +86,7 @@ def _sandbox_options(fn: object) -> object:
 @_guard
 def run(profile_ref: str, profile_dirs: tuple[Path, ...], benchmark_dirs: tuple[Path, ...], model: str | None,
         predictions: Path | None, as_of: dt.datetime | None, split: str | None, out: Path, tracking_uri: str | None,
-        no_tracking: bool, tracking_timeout: float, as_json: bool, engine: str, chunk_rows: int,
+        no_tracking: bool, tracking_timeout: float, as_json: bool, quiet: bool, engine: str, chunk_rows: int,
         scheduler: str | None, sign_key: Path | None, sandbox: bool, trust_model: bool, trust_types: tuple[str, ...],
         timeout: float, memory_limit: int, cpu_time: int) -> int:
     """Evaluate a model or declared predictions against a sector profile."""
@@ -99,7 +101,7 @@ def run(profile_ref: str, profile_dirs: tuple[Path, ...], benchmark_dirs: tuple[
             profile_path(profile_ref), model=model, predictions=predictions,
             as_of=as_of.date() if as_of else None, out=out, tracking=not no_tracking, tracking_uri=tracking_uri,
             split=split, engine=engine, chunk_rows=chunk_rows, scheduler=scheduler, sign_key=sign_key,
-            progress=_progress(not as_json and sys.stderr.isatty()), tracking_timeout=tracking_timeout,
+            progress=reporter_for(quiet=quiet, as_json=as_json), tracking_timeout=tracking_timeout,
             sandbox=sandbox, limits=Limits(timeout=timeout, memory=memory_limit, cpu_time=cpu_time),
             trust_model=trust_model, trusted_types=trust_types)
     ran = result.summary["model"].get("sandbox") or {}
@@ -118,14 +120,15 @@ def run(profile_ref: str, profile_dirs: tuple[Path, ...], benchmark_dirs: tuple[
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True)
 @click.option("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or MLflow's default).")
 @click.option("--no-tracking", is_flag=True, help="Do not log to MLflow.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 @_guard
-def demo(out: Path, tracking_uri: str | None, no_tracking: bool) -> int:
+def demo(out: Path, tracking_uri: str | None, no_tracking: bool, quiet: bool) -> int:
     """Train a reference model per default profile and evaluate it, end to end."""
     from ..demo import run_demo
     from ..output import mlflow_hint, verdict_table
 
     results = run_demo(out=out, tracking=not no_tracking, tracking_uri=tracking_uri,
-                       progress=_progress(True))
+                       progress=reporter_for(quiet=quiet, as_json=False))
     for result in results:
         click.echo(verdict_table(result))
         click.echo("")

@@ -26,6 +26,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import EvidenceError, HarnessError
+from ..progress import Stage, stage
 from .naming import OWNER_FILE, make_partial
 from .signing import SIGNATURE, Signer, sign_manifest
 
@@ -112,8 +113,10 @@ def write_bundle(
     except OSError as exc:
         raise EvidenceError(f"{final}: could not write the evidence bundle: {exc}") from None
     try:
-        _write_files(tmp, profile_text, predictions, measurements, verdicts, summary, render)
-        (tmp / "model.log").write_text(model_log, encoding="utf-8")
+        with stage("writing the evidence bundle", total=len(BUNDLE_FILES), unit="files") as tick:
+            _write_files(tmp, profile_text, predictions, measurements, verdicts, summary, render, tick)
+            (tmp / "model.log").write_text(model_log, encoding="utf-8")
+            tick.advance()
         manifest = {
             "bundle": name,  # two runs alike to the second still leave two distinct bundles
             "harness_version": __version__,
@@ -154,20 +157,24 @@ def _reason(exc: Exception) -> str:
 
 
 def _write_files(tmp: Path, profile_text: str, predictions: pd.DataFrame | Path, measurements: pd.DataFrame,
-                 verdicts: pd.DataFrame, summary: dict[str, Any], render: Callable[[], tuple[str, str]]) -> None:
+                 verdicts: pd.DataFrame, summary: dict[str, Any], render: Callable[[], tuple[str, str]],
+                 tick: Stage) -> None:
     (tmp / "profile.yaml").write_text(profile_text, encoding="utf-8")
     if isinstance(predictions, Path):  # already written chunk by chunk
         shutil.copyfile(predictions, tmp / "predictions.parquet")
     else:
         predictions.to_parquet(tmp / "predictions.parquet", index=False)
+    tick.advance(2)
     measurements.to_csv(tmp / "measurements.csv", index=False)
     (tmp / "measurements.json").write_text(_table_json(measurements), encoding="utf-8")
     verdicts.to_csv(tmp / "verdicts.csv", index=False)
     (tmp / "verdicts.json").write_text(_table_json(verdicts), encoding="utf-8")
     (tmp / "summary.json").write_text(_json(summary), encoding="utf-8")
+    tick.advance(5)
     html, markdown = render()
     (tmp / "report.html").write_text(html, encoding="utf-8")
     (tmp / "report.md").write_text(markdown, encoding="utf-8")
+    tick.advance(2)
 
 
 def read_manifest(bundle: Path) -> dict[str, Any]:

@@ -24,14 +24,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import ModelError
 from . import bwrap
 from .policy import Isolation, Limits, human_size
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ModelProcess", "Staged"]
 
@@ -185,6 +185,9 @@ class ModelProcess:
                    "a model's exit is an error of the run, never a verdict", kill=False)
 
     def _read(self, ref: object) -> object:
+        import numpy as np
+        import pandas as pd
+
         name = ref.get("file") if isinstance(ref, dict) else None
         if not isinstance(name, str) or not _OUTPUT.fullmatch(name):
             self._fail(f"{self.who} named output {ref!r}; expected a file out-<n>-<name>.npy or .parquet")
