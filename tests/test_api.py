@@ -193,3 +193,19 @@ def test_a_skops_file_is_logged_with_its_hash_and_an_mlflow_model_is_linked(call
     assert [m.model_id for m in run.inputs.model_inputs] == [info.model_id]
     assert run.data.params["model_uri"] == info.model_uri
     assert client.list_artifacts(linked.run_id, "model") == []
+
+
+def test_a_nested_run_left_pending_is_nested_when_sync_logs_it(caller, tmp_path, callbacks):
+    from conftest import free_port
+    from harness.evidence.sync import sync
+
+    down = f"http://127.0.0.1:{free_port()}"
+    with mlflow.start_run() as parent:
+        result = harness.evaluate(HIRING, predictions=callbacks, out=tmp_path, tracking_uri=down, as_of=AS_OF,
+                                  tracking_timeout=0.5)
+    assert result.run_id is None and result.pending is not None
+    (done,) = sync(tmp_path, tracking_uri=caller)
+    assert done.status == "logged", done.message
+    child = MlflowClient(caller).get_run(done.run_id)
+    assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert child.info.experiment_id == parent.info.experiment_id
