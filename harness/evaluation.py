@@ -219,7 +219,8 @@ def evaluate(
     MLflow's global state (tracking and registry URI, active experiment and run,
     environment) is never changed. Called inside an active MLflow run of the same store,
     the evaluation is logged as a nested run of it (tag ``mlflow.parentRunId``, in that
-    run's experiment); ``nested=False`` refuses to run inside an active run instead.
+    run's experiment; ``oversight sync`` keeps the nesting); with ``nested=False`` an
+    evaluation that would log inside an active run is refused before any work starts.
     """
     say = progress or (lambda _msg: None)
     if (model is None) == (predictions is None):
