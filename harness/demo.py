@@ -8,8 +8,10 @@ the demo gives the same models and the same numbers on every machine.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 import pandas as pd
@@ -26,7 +28,7 @@ from .plan import make_plan
 from .profile import load_profile
 from .progress import Reporter, as_reporter
 
-__all__ = ["DEFAULT_PROFILES", "PROFILES_DIR", "reference_model", "run_demo"]
+__all__ = ["DEFAULT_PROFILES", "PROFILES_DIR", "open_runs_hint", "reference_model", "run_demo", "ui_command"]
 
 PROFILES_DIR: Path = installed("sector_profiles")  # the shipped defaults (package data in a wheel)
 # profile file → how the reference vendor sets its decision threshold on development data
@@ -83,3 +85,25 @@ def run_demo(*, out: Path, tracking: bool, tracking_uri: str | None,
         results.append(evaluate(loaded, model=str(path), out=out, tracking=tracking,
                                 tracking_uri=tracking_uri, progress=reporter))
     return results
+
+
+def ui_command(uri: str) -> str:
+    """How to open the runs of the store ``uri``: a server's own URL, or ``mlflow ui`` on a local store."""
+    scheme = urlparse(uri).scheme
+    if scheme in ("http", "https"):
+        return f"open {uri.rstrip('/')} in a browser (the tracking server's own UI, one experiment per profile)"
+    if scheme == "sqlite" and uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        path = Path(unquote(uri[len("sqlite:///"):].split("?", 1)[0]))  # relative to where the demo ran
+        uri = f"sqlite:///{path.resolve()}"
+    elif scheme in ("", "file"):
+        uri = Path(unquote(urlparse(uri).path) if scheme else uri).resolve().as_uri()
+    return (f"mlflow ui --backend-store-uri {uri}  then browse http://127.0.0.1:5000 "
+            "(one experiment per profile)")
+
+
+def open_runs_hint(results: Sequence[Evaluation], uri: str, *, out: Path) -> str:
+    """The demo's closing lines: which runs went where, how to open them, how to re-verify a bundle."""
+    runs = "\n".join(f"  {r.summary['profile']['id']}: run {r.run_id}" for r in results if r.run_id)
+    return (f"MLflow runs logged to {uri}:\n{runs}\n"
+            f"Open them: {ui_command(uri)}\n"
+            f"Re-verify a bundle:  oversight verify {out}/<bundle>")

@@ -5,26 +5,27 @@ This module only wires the stages together; each stage lives in its own module.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import math
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-import numpy as np
 import pandas as pd
 import yaml
 
-from . import __version__
+from . import evaluation_views as views
 from .declared import read_predictions
+from .declared_frames import in_memory, read_in_memory
 from .errors import InputError, TrackingError
 from .evidence.bundle import Bundle, write_bundle
 from .evidence.naming import bundle_name, scratch_dir, sweep_leftovers
 from .evidence.store import DEFAULT_TIMEOUT
 from .measurements import measure
-from .benchmark import load_card
 from .plan import (Plan, atoms_of, check_columns, check_pinned, locate_benchmark, make_plan, score_limits,
                    validate_scores)
 from .predictors import Predictions, load_model, predict
@@ -33,6 +34,7 @@ from .progress import Reporter, as_reporter, reporting, stage
 from .report import figures_of, render_reports
 from .sandbox import Limits, Options
 from .stats import AtomTable
+from .subject import Subject, dataset_of as _dataset, summarise as _summary
 from .supersession import check_supersedes, in_force_successor
 from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
 
@@ -45,10 +47,17 @@ VERDICT_COLUMNS = ["requirement", "title", "metric", "family", "group", "status"
                    "operator", "threshold", "compared", "reason"]
 Progress = Callable[[str], None]
 Engine = Literal["local", "stream", "dask"]
+PredictionsInput = str | Path | pd.DataFrame | Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Evaluation:
+    """The outcome of ``evaluate``: verdicts, measurements, and where the evidence went.
+
+    ``by_group(requirement)`` and ``overall`` are the frames to read it by; ``measurements``
+    and ``verdicts`` the long tables the bundle stores.
+    """
+
     verdict: str
     policy_status: str
     policy: PolicyClock
@@ -62,6 +71,21 @@ class Evaluation:
     pending: Path | None = None  # the marker ``oversight sync`` logs the bundle from
     model_log: str = ""  # what the model process printed (also the bundle's model.log)
 
+    def by_group(self, requirement: str) -> pd.DataFrame:
+        """One row per group of ``requirement``: value, ci_low, ci_high, n, status, threshold, reason."""
+        return views.by_group(self.measurements, self.verdicts, requirement)
+
+    @property
+    def overall(self) -> pd.DataFrame:
+        """One row per requirement: metric, threshold, rule, blocking, worst status, groups not passing."""
+        return views.overall(self.summary, self.verdicts)
+
+    def __repr__(self) -> str:
+        return views.short_repr(self)
+
+    def _repr_html_(self) -> str:
+        return views.html_view(self)
+
 
 def _as_loaded(profile: str | Path | Profile | LoadedProfile) -> LoadedProfile:
     if isinstance(profile, LoadedProfile):
@@ -71,24 +95,6 @@ def _as_loaded(profile: str | Path | Profile | LoadedProfile) -> LoadedProfile:
         return LoadedProfile(profile=parse_profile(text, source=f"<Profile {profile.id}>"), path=None, text=text,
                              sha256=hashlib.sha256(text.encode()).hexdigest())
     return load_profile(profile)
-
-
-@dataclass(frozen=True)
-class Subject:
-    """What was judged: which benchmark rows, from which files, and whose predictions."""
-
-    benchmark_id: str
-    sha256: str
-    split: str
-    rows: int
-    files: list[tuple[Path, str]]
-    root: Path
-    label_column: str
-    sample: pd.DataFrame  # a few rows, for the MLflow dataset's schema
-    source: dict[str, str]  # the predictions' provenance
-    sandbox: dict[str, Any] | None  # how the model ran; None for declared predictions
-    model_log: str
-    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # the card's value labels
 
 
 NO_MODEL_LOG = "No model ran: the predictions were declared in a file, so there is no model output.\n"
@@ -112,18 +118,25 @@ def _predictions(plan: Plan, model: Any, predictions: str | Path | None,
     return preds, runnable.record(), runnable.log()
 
 
-def _local(loaded: LoadedProfile, model: Any, predictions: str | Path | None, split: str | None,
-           say: Progress, options: Options) -> tuple[AtomTable, Subject, Predictions]:
+def _local(loaded: LoadedProfile, model: Any, predictions: PredictionsInput | None, split: str | None,
+           say: Progress, options: Options, scratch: Path) -> tuple[AtomTable, Subject, Predictions, "pd.DataFrame | Path"]:
     plan = make_plan(loaded, split=split)
     bench = plan.benchmark
     say(f"benchmark {bench.id}: {len(bench.frame):,} rows ({plan.split} split), hash verified")
-    preds, sandbox, log = _predictions(plan, model, predictions, options)
+    payload: pd.DataFrame | Path
+    if in_memory(predictions):  # stored as the canonical Parquet its hash names
+        preds, payload = read_in_memory(predictions, scratch, expected_ids=bench.ids,  # type: ignore[arg-type]
+                                        task=plan.profile.task, score_range=score_limits(plan.profile))
+        sandbox, log = None, NO_MODEL_LOG
+    else:
+        preds, sandbox, log = _predictions(plan, model, predictions, options)  # type: ignore[arg-type]
+        payload = preds.frame()
     validate_scores(preds.score, plan.profile, preds.source.get("uri", "predictions"))
     say(f"predictions from {preds.source['kind']}: {len(preds.ids):,} rows")
     subject = Subject(bench.id, bench.sha256, plan.split, len(bench.frame), bench.files(), bench.root,
                       bench.card.label.column, bench.frame.head(1000), preds.source, sandbox, log,
                       labels=bench.card.labels)
-    return atoms_for(plan, preds), subject, preds
+    return atoms_for(plan, preds), subject, preds, payload
 
 
 def _streamed(loaded: LoadedProfile, model: Any, split: str | None, *, engine: str, chunk_rows: int,
@@ -171,7 +184,7 @@ def evaluate(
     profile: str | Path | Profile | LoadedProfile,
     *,
     model: Any = None,
-    predictions: str | Path | None = None,
+    predictions: PredictionsInput | None = None,
     as_of: dt.date | None = None,
     out: str | Path | None = None,
     tracking: bool = True,
@@ -187,6 +200,7 @@ def evaluate(
     limits: Limits | None = None,
     trust_model: bool = False,
     trusted_types: Sequence[str] = (),
+    nested: bool = True,
 ) -> "Evaluation":
     """Evaluate a model (or declared predictions) against a sector profile.
 
@@ -203,6 +217,18 @@ def evaluate(
     files and, without bubblewrap, MLflow models run only with ``trust_model=True``;
     ``trusted_types`` are extra types a ``.skops`` file may load. A model object passed
     from Python is the caller's own code and runs in this process.
+
+    ``predictions``: a CSV or Parquet file, a DataFrame, or a mapping of column name to
+    array (columns ``id``, ``decision``, optional ``score``; ``id``, ``prediction`` for
+    regression); in memory they are checked as a file is, and the bundle stores them as the
+    canonical Parquet whose SHA-256 the evidence names. Nothing is written unless asked:
+    ``out`` (a folder) gives a bundle, and so does tracking (in ``out``, default ``reports``).
+
+    MLflow's global state (tracking and registry URI, active experiment and run,
+    environment) is never changed. Called inside an active MLflow run of the same store,
+    the evaluation is logged as a nested run of it (tag ``mlflow.parentRunId``, in that
+    run's experiment; ``oversight sync`` keeps the nesting); with ``nested=False`` an
+    evaluation that would log inside an active run is refused before any work starts.
     """
     reporter = as_reporter(progress)
     say = reporter.note if reporter is not None else (lambda _msg: None)
@@ -217,23 +243,22 @@ def evaluate(
     as_of = as_of or dt.date.today()
     check_supersedes(loaded)  # before any model runs: a wrong link costs nothing
     successor = in_force_successor(loaded.profile, as_of)
+    parent = _caller_run(nested) if tracking else None
     signer = None
     if sign_key is not None:
         from .evidence.signing import load_signer
 
         signer = load_signer(Path(sign_key))
     out_dir = Path(out or "reports")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sweep_leftovers(out_dir)
-    with reporting(reporter), scratch_dir(out_dir) as scratch:
+    with reporting(reporter), _workspace(out_dir, writes=out is not None or tracking) as scratch:
+        payload: pd.DataFrame | Path
         if engine == "local":
-            table, subject, preds = _local(loaded, model, predictions, split, say, options)
-            payload: pd.DataFrame | Path = preds.frame()
+            table, subject, preds, payload = _local(loaded, model, predictions, split, say, options, scratch)
         else:
             table, subject, payload = _streamed(loaded, model, split, engine=engine, chunk_rows=chunk_rows,
                                                 scheduler=scheduler, scratch=scratch, say=say,
                                                 options=options)
-            preds = None
+            preds = None  # type: ignore[assignment]
         opts = loaded.profile.inference
         say(f"measuring {len(loaded.profile.requirements)} requirements "
             f"({opts.bootstrap.replicates:,} bootstrap replicates)")
@@ -244,7 +269,7 @@ def evaluate(
         if out is not None or tracking:
             bundle, pending = _evidence(loaded, subject, payload, outcome, summary, out_dir,
                                         tracking_uri=tracking_uri if tracking else None, tracking=tracking,
-                                        signer=signer)
+                                        signer=signer, parent=parent)
             summary = {**summary, "manifest_sha256": bundle.manifest_sha256}
             say(f"evidence bundle written: {bundle.path}")
     run_id, error = None, None
@@ -256,13 +281,34 @@ def evaluate(
                       pending.path if pending is not None and error else None, subject.model_log)
 
 
+@contextlib.contextmanager
+def _workspace(out_dir: Path, *, writes: bool) -> Iterator[Path]:
+    """Scratch space beside the bundles when evidence is written; otherwise a temporary folder, gone after."""
+    if not writes:
+        with tempfile.TemporaryDirectory(prefix="oversight-") as tmp:
+            yield Path(tmp)
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(out_dir)
+    with scratch_dir(out_dir) as scratch:
+        yield scratch
+
+
+def _caller_run(nested: bool) -> dict[str, str] | None:
+    from .evidence.tracking import caller_run
+
+    return caller_run(nested=nested)
+
+
 def _evidence(loaded: LoadedProfile, subject: Subject, payload: pd.DataFrame | Path, outcome: "Outcome",
               summary: dict[str, Any], out_dir: Path, *, tracking_uri: str | None,
-              tracking: bool, signer: Any) -> tuple[Bundle, "Pending | None"]:
+              tracking: bool, signer: Any, parent: dict[str, str] | None) -> tuple[Bundle, "Pending | None"]:
     """The bundle under a fresh name; when tracking, its pending marker is written first."""
     name = bundle_name(loaded.profile.id, str(loaded.profile.version), summary["created_at"],
                        summary["model"]["fingerprint"])
     pending = _pending(out_dir, name, subject, tracking_uri) if tracking else None
+    if pending is not None and parent is not None:
+        pending.record["parent"] = parent  # kept if logging fails, so ``oversight sync`` nests the run too
     return _write(loaded, subject, payload, outcome, summary, out_dir, name, pending, signer=signer), pending
 
 
@@ -281,28 +327,13 @@ def _track(bundle: Bundle, summary: dict[str, Any], outcome: "Outcome", pending:
 
     try:
         run_id = log_evaluation(bundle, summary, outcome.measurements, outcome.verdicts, pending.record["dataset"],
-                                tracking_uri=pending.record["tracking_uri"], timeout=timeout)
+                                tracking_uri=pending.record["tracking_uri"], timeout=timeout,
+                                parent=pending.record.get("parent"))
     except TrackingError as exc:
         pending.failed(str(exc))
         return None, str(exc)
     pending.resolved()
     return run_id, None
-
-
-def _dataset(subject: Subject) -> DatasetRef:
-    version = load_card(subject.root, expected_id=subject.benchmark_id)[0].version
-    return DatasetRef(subject.benchmark_id, version, subject.sha256, subject.label_column, subject.sample)
-
-
-@dataclass(frozen=True)
-class DatasetRef:
-    """The benchmark as MLflow sees it: id, version, its hash and a sample for the schema (never a local path)."""
-
-    id: str
-    version: int
-    sha256: str
-    label_column: str
-    frame: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -351,60 +382,6 @@ def judge_all(profile: Profile, measurements: pd.DataFrame) -> pd.DataFrame:
             "threshold": th.value if th else math.nan, "compared": j.compared, "reason": j.reason,
         })
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
-
-
-def _threshold_text(req: Any) -> str:
-    if req.threshold is None:
-        return "report only"
-    text = req.threshold.text()
-    return f"{text} (bound goal {req.null_threshold:g})" if req.rule == "dual" else text
-
-
-def conformance(profile_split: str, judged_split: str) -> dict[str, Any]:
-    """Whether a run judged the rows the profile's thresholds were set on; any other split is exploratory."""
-    if judged_split == profile_split:
-        return {"conformant": True, "profile_split": profile_split, "reason": ""}
-    return {"conformant": False, "profile_split": profile_split,
-            "reason": f"exploratory run, not evidence: it judged the {judged_split!r} split, "
-                      f"but the profile judges the {profile_split!r} split"}
-
-
-def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: PolicyClock) -> dict[str, Any]:
-    p = loaded.profile
-    src = subject.source
-    return {
-        "profile": {"id": p.id, "version": str(p.version), "title": p.title, "sector": p.sector,
-                    "authority": p.authority, "legal_basis": list(p.legal_basis),
-                    "effective_from": p.effective_from.isoformat(), "enforcement_from": p.enforcement_from.isoformat(),
-                    "sha256": loaded.sha256},
-        "verdict": outcome.verdict,
-        "policy": clock.record(),
-        "benchmark": {"id": subject.benchmark_id, "sha256": subject.sha256, "split": subject.split,
-                      "rows": int(subject.rows), **({"labels": _plain_labels(subject.labels)} if subject.labels else {})},
-        "conformance": conformance(p.benchmark.split, subject.split),
-        "favourable_decision": p.favourable_decision,
-        "model": {"kind": src["kind"], "uri": src.get("uri", ""), "fingerprint": src.get("fingerprint", ""),
-                  "sha256": src.get("sha256", ""), "sandbox": subject.sandbox},
-        "confidence": p.inference.confidence,
-        "seed": p.inference.bootstrap.seed,
-        "bootstrap_replicates": p.inference.bootstrap.replicates,
-        "bootstrap_unit": p.inference.bootstrap.unit,
-        "bootstrap_score_bins": p.inference.bootstrap.score_bins,
-        "scores_exact": outcome.scores_exact,
-        "harness_version": __version__,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "requirements": [{"id": r.id, "title": r.title, "metric": r.metric, "blocking": r.is_blocking,
-                          "rule": r.rule if r.threshold else "none", "threshold": _threshold_text(r),
-                          "description": r.description.strip(),
-                          **({"bound_goal": r.null_threshold} if r.rule == "dual" and r.threshold else {})}
-                         for r in p.requirements],
-        "counts": {"unknown_category": outcome.unknown},
-        "manifest_sha256": "",
-    }
-
-
-def _plain_labels(labels: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, str]]:
-    return {column: dict(codes) for column, codes in labels.items()}
 
 
 def _found(loaded: LoadedProfile) -> dict[str, str]:

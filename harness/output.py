@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
 from typing import Any, Sequence
 
 from .evaluation import Evaluation
 from .labels import group_text
 
-__all__ = ["evaluation_json", "mlflow_hint", "verdict_table"]
+__all__ = ["evaluation_json", "verdict_table"]
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "flag": "FLAG", "inconclusive": "INCONCLUSIVE",
          "insufficient_data": "INSUFFICIENT DATA", "reported": "reported"}
@@ -116,12 +115,3 @@ _ORDER = ["fail", "flag", "inconclusive", "insufficient_data", "pass", "reported
 
 def _worst(statuses: Sequence[str]) -> str:
     return min(statuses, key=_ORDER.index) if statuses else "reported"
-
-
-def mlflow_hint(results: Sequence[Evaluation], tracking_uri: str | None) -> str:
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
-    runs = "\n".join(f"  {r.summary['profile']['id']}: run {r.run_id}" for r in results if r.run_id)
-    return (f"MLflow runs logged to {uri}:\n{runs}\n"
-            f"Open them in the MLflow UI:  .venv/bin/mlflow ui --backend-store-uri {uri}  "
-            "then browse http://127.0.0.1:5000 (one experiment per profile).\n"
-            "Re-verify a bundle:  .venv/bin/oversight verify reports/<bundle>")

@@ -69,8 +69,8 @@ def test_default_profile_end_to_end(rel, tmp_path, store):
     assert params["bootstrap_score_bins"] == str(profile.inference.bootstrap.score_bins)
     for row in m.itertuples():
         if np.isfinite(row.value):
-            assert run.data.metrics[metric_key(row.requirement, row.group, "value")] == row.value
-        assert run.data.metrics[metric_key(row.requirement, row.group, "n")] == row.n
+            assert run.data.metrics[metric_key(row.requirement, row.metric, row.group, "value")] == row.value
+        assert run.data.metrics[metric_key(row.requirement, row.metric, row.group, "n")] == row.n
     listed = {a.path for a in client.list_artifacts(result.run_id, "evidence")}
     bundle_files = {p.name for p in result.bundle.iterdir()}
     assert listed == {f"evidence/{name}" for name in bundle_files}

@@ -328,8 +328,9 @@ def test_interrupted_logging(lab, bundle, store):
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [
-    ("H1-race/black/ci_high", 0.9, "metric H1-race/black/ci_high is 0.9, the bundle says "),
-    ("H1-race/black/n", 1.0, "metric H1-race/black/n is 1.0, the bundle says "),
+    ("detail/H1-race.selection_rate.black.ci_high", 0.9,
+     "metric detail/H1-race.selection_rate.black.ci_high is 0.9, the bundle says "),
+    ("detail/H1-race.selection_rate.black.n", 1.0, "metric detail/H1-race.selection_rate.black.n is 1.0, the bundle says "),
     ("blocking_failures", 0.0, "metric blocking_failures is 0.0, the bundle says "),
 ])
 def test_edited_metric(lab, bundle, store, key, value, message):

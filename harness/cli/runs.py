@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from pathlib import Path
@@ -96,7 +97,9 @@ def run(profile_ref: str, profile_dirs: tuple[Path, ...], benchmark_dirs: tuple[
 
     if tracking_uri and no_tracking:
         raise click.UsageError("--tracking-uri and --no-tracking exclude each other")
-    with search(benchmarks=benchmark_dirs, profiles=profile_dirs):
+    # Anything a library prints while the run works (MLflow's run links, say) goes to stderr:
+    # stdout carries the result alone, so ``--json | jq`` always reads one JSON object.
+    with search(benchmarks=benchmark_dirs, profiles=profile_dirs), contextlib.redirect_stdout(sys.stderr):
         result = evaluate(
             profile_path(profile_ref), model=model, predictions=predictions,
             as_of=as_of.date() if as_of else None, out=out, tracking=not no_tracking, tracking_uri=tracking_uri,
@@ -124,8 +127,8 @@ def run(profile_ref: str, profile_dirs: tuple[Path, ...], benchmark_dirs: tuple[
 @_guard
 def demo(out: Path, tracking_uri: str | None, no_tracking: bool, quiet: bool) -> int:
     """Train a reference model per default profile and evaluate it, end to end."""
-    from ..demo import run_demo
-    from ..output import mlflow_hint, verdict_table
+    from ..demo import open_runs_hint, run_demo
+    from ..output import verdict_table
 
     results = run_demo(out=out, tracking=not no_tracking, tracking_uri=tracking_uri,
                        progress=reporter_for(quiet=quiet, as_json=False))
@@ -135,5 +138,7 @@ def demo(out: Path, tracking_uri: str | None, no_tracking: bool, quiet: bool) ->
         if result.pending is not None:
             click.echo(pending_message(result, out, tracking_uri), err=True)
     if not no_tracking:
-        click.echo(mlflow_hint(results, tracking_uri))
+        from ..evidence.tracking import resolved_uri
+
+        click.echo(open_runs_hint(results, resolved_uri(tracking_uri), out=out))
     return 0

@@ -115,7 +115,8 @@ def _sync_one(marker: Path, tracking_uri: str | None, timeout: float) -> SyncRes
             return SyncResult(str(bundle), "never_completed", None,
                               "its run died before the bundle was complete; nothing to log")
         try:
-            run_id = log_evaluation(*_from_files(bundle), record["dataset"], tracking_uri=uri, timeout=timeout)
+            run_id = log_evaluation(*_from_files(bundle), record["dataset"], tracking_uri=uri, timeout=timeout,
+                                    parent=record.get("parent"))  # nested as at run time, in the same store
         except HarnessError as exc:
             return SyncResult(str(bundle), "failed", None, str(exc))
         marker.unlink()

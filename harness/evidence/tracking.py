@@ -11,7 +11,6 @@ import contextlib
 import logging
 import math
 import os
-import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,12 +19,15 @@ from typing import Any, Iterator
 
 import pandas as pd
 
-from harness.errors import ModelError, TrackingError
+from harness.errors import InputError, ModelError, TrackingError
 
+from .metric_names import FIELDS, metric_key
 from .naming import owner, owner_alive
+from .run_page import NOTE_TAG, requirement_status, run_name, run_note
+from .model_link import linked_model, log_model_file as _log_model_file
 from .store import DEFAULT_TIMEOUT, bounded_store
 
-__all__ = ["OPERATIONAL_TAGS", "RunContent", "create_sqlite_store", "dataset_record", "download_model",
+__all__ = ["OPERATIONAL_TAGS", "RunContent", "caller_run", "create_sqlite_store", "dataset_record", "download_model",
            "expected_run", "load_model", "log_evaluation", "metric_key", "resolved_uri", "sweep_runs", "sweep_store"]
 
 
@@ -69,9 +71,6 @@ def load_model(local: Path, *, uri: str) -> object:
 
 # --- logging evaluations -----------------------------------------------------
 
-_METRIC_SAFE = re.compile(r"[^A-Za-z0-9_\-. /]")
-
-
 def resolved_uri(tracking_uri: str | None = None) -> str:
     """The tracking URI a run would use: the argument, MLFLOW_TRACKING_URI, or MLflow's default."""
     import mlflow
@@ -81,25 +80,22 @@ def resolved_uri(tracking_uri: str | None = None) -> str:
     return mlflow.get_tracking_uri()
 
 
-def metric_key(requirement: str, group: str, field: str) -> str:
-    """MLflow metric name for one requirement, group and field: ``H3-race/black/value``."""
-    safe = _METRIC_SAFE.sub("_", group.replace(" × ", "_x_"))
-    return f"{requirement}/{safe}/{field}"
-
-
 def _metrics(measurements: pd.DataFrame) -> dict[str, float]:
     out: dict[str, float] = {}
     for m in measurements.itertuples(index=False):
-        for field in ("value", "ci_low", "ci_high", "n"):
+        for field in FIELDS:
             v = float(getattr(m, field))
             if math.isfinite(v):
-                out[metric_key(m.requirement, m.group, field)] = v
+                out[metric_key(m.requirement, m.metric, m.group, field)] = v
     return out
 
 
-def _tags(summary: dict[str, Any], manifest_sha256: str) -> dict[str, str]:
+def _tags(summary: dict[str, Any], verdicts: pd.DataFrame, manifest_sha256: str) -> dict[str, str]:
+    """Tags the runs table filters on: one per requirement with its worst status, and the inputs' hashes."""
     p = summary["profile"]
+    status = requirement_status(verdicts)
     tags = {
+        **{f"oversight.requirement.{r['id']}": status.get(r["id"], "reported") for r in summary["requirements"]},
         "oversight.profile_id": p["id"],
         "oversight.profile_version": p["version"],
         "oversight.profile_sha256": p["sha256"],
@@ -113,6 +109,7 @@ def _tags(summary: dict[str, Any], manifest_sha256: str) -> dict[str, str]:
         "oversight.conformant": str(summary["conformance"]["conformant"]).lower(),
         "oversight.model_kind": summary["model"]["kind"],
         "oversight.model_fingerprint": summary["model"]["fingerprint"],
+        "oversight.model_sha256": summary["model"]["sha256"],
         "oversight.manifest_sha256": manifest_sha256,
         "oversight.harness_version": summary["harness_version"],
     }
@@ -122,7 +119,13 @@ def _tags(summary: dict[str, Any], manifest_sha256: str) -> dict[str, str]:
 
 
 def _params(summary: dict[str, Any]) -> dict[str, str]:
+    """The run's settings, and each requirement's metric, threshold and decision rule."""
+    per_requirement = {}
+    for r in summary["requirements"]:
+        per_requirement.update({f"{r['id']}.metric": r["metric"], f"{r['id']}.threshold": r["threshold"],
+                                f"{r['id']}.rule": r["rule"], f"{r['id']}.blocking": str(r["blocking"]).lower()})
     return {
+        **per_requirement,
         "profile": f"{summary['profile']['id']} v{summary['profile']['version']}",
         "benchmark": summary["benchmark"]["id"],
         "split": summary["benchmark"]["split"],
@@ -149,7 +152,7 @@ class RunContent:
 def expected_run(summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame,
                  manifest_sha256: str, *, signer_fingerprint: str | None = None) -> RunContent:
     """The tags, params and metrics of the run that logs this bundle; one function for logging and verify."""
-    tags = _tags(summary, manifest_sha256)
+    tags = _tags(summary, verdicts, manifest_sha256)
     if signer_fingerprint:
         tags["oversight.signer_fingerprint"] = signer_fingerprint
     metrics = _metrics(measurements)
@@ -192,13 +195,14 @@ def dataset_record(benchmark: Any) -> dict[str, Any]:
             "sha256": benchmark.sha256}
 
 
-def _log_dataset(client: Any, run_id: str, record: dict[str, Any]) -> None:
-    from mlflow.entities import Dataset, DatasetInput, InputTag
+def _log_dataset(client: Any, run_id: str, record: dict[str, Any], model_id: str | None) -> None:
+    from mlflow.entities import Dataset, DatasetInput, InputTag, LoggedModelInput
 
     entity = Dataset(name=record["name"], digest=record["digest"], source_type=record["source_type"],
                      source=record["source"], schema=record.get("schema"), profile=record.get("profile"))
     tags = [InputTag("mlflow.data.context", "evaluation"), InputTag("oversight.sha256", record["sha256"])]
-    client.log_inputs(run_id, datasets=[DatasetInput(entity, tags=tags)])
+    models = [LoggedModelInput(model_id)] if model_id else None
+    client.log_inputs(run_id, datasets=[DatasetInput(entity, tags=tags)], models=models)
 
 
 @contextlib.contextmanager
@@ -219,18 +223,22 @@ def _quiet_mlflow() -> Iterator[None]:
 
 
 def log_evaluation(bundle: Any, summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame,
-                   benchmark: Any, *, tracking_uri: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> str:
+                   benchmark: Any, *, tracking_uri: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                   parent: dict[str, str] | None = None) -> str:
     """Log one finished evidence bundle as one FINISHED MLflow run; return the run id.
 
     ``benchmark`` is the benchmark (id, root, sha256, label_column, frame) or its
     ``dataset_record``. Idempotent: a bundle already logged (same manifest hash, run
-    FINISHED) is not logged twice. The caller's global MLflow state is left alone.
+    FINISHED) is not logged twice. ``parent`` (``caller_run``) makes the run a nested run
+    of the caller's, in the caller's experiment, when it lives in this store. The caller's
+    global MLflow state is left alone: everything goes through one ``MlflowClient``.
     """
     uri = resolved_uri(tracking_uri)
     record = benchmark if isinstance(benchmark, dict) else dataset_record(benchmark)
     try:
         with _quiet_mlflow(), bounded_store(uri, timeout, create_sqlite=create_sqlite_store) as store_uri:
-            return _log_run(bundle, summary, measurements, verdicts, record, store_uri)
+            nest = parent if parent and _same_store(parent["tracking_uri"], uri) else None
+            return _log_run(bundle, summary, measurements, verdicts, record, store_uri, parent=nest)
     except TrackingError as exc:
         raise TrackingError(f"{exc}; the evidence bundle is complete at {bundle.path}") from exc
     except Exception as exc:
@@ -238,27 +246,59 @@ def log_evaluation(bundle: Any, summary: dict[str, Any], measurements: pd.DataFr
                             f"the evidence bundle is complete at {bundle.path}") from exc
 
 
+def caller_run(*, nested: bool) -> dict[str, str] | None:
+    """The caller's active MLflow run (id, experiment, store), read without changing any state.
+
+    None when there is none; MLflow not imported yet means no run can be active. With
+    ``nested=False`` an active run is refused, as ``mlflow.start_run()`` refuses one.
+    """
+    import sys
+
+    if "mlflow" not in sys.modules:
+        return None
+    import mlflow
+
+    active = mlflow.active_run()
+    if active is None:
+        return None
+    if not nested:
+        raise InputError(f"MLflow run {active.info.run_id} is active and nested=False: end it first, or pass "
+                         "nested=True to log the evaluation as a nested run of it")
+    return {"run_id": active.info.run_id, "experiment_id": active.info.experiment_id,
+            "tracking_uri": mlflow.get_tracking_uri()}
+
+
+def _same_store(a: str, b: str) -> bool:
+    return a.split("?", 1)[0].rstrip("/") == b.split("?", 1)[0].rstrip("/")
+
+
 def _log_run(bundle: Any, summary: dict[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame,
-             record: dict[str, Any], uri: str) -> str:
-    """Create the run with its tags, then params, metrics, dataset, artifacts; FINISHED last."""
+             record: dict[str, Any], uri: str, *, parent: dict[str, str] | None) -> str:
+    """Create the run with its tags, then params, metrics, dataset, model, artifacts; FINISHED last."""
     from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    experiment_id = _experiment(client, summary["profile"]["id"])
+    experiment_id = parent["experiment_id"] if parent else _experiment(client, summary["profile"]["id"])
     done = _claim(client, experiment_id, bundle.manifest_sha256)
     if done is not None:
         return done
-    name = f"{summary['model']['fingerprint'][:8] or 'predictions'} {summary['policy']['as_of']}"
     signer = (getattr(bundle, "signature", None) or {}).get("fingerprint")
     content = expected_run(summary, measurements, verdicts, bundle.manifest_sha256, signer_fingerprint=signer)
-    run_id = client.create_run(experiment_id, run_name=name, tags={**content.tags, **_owner_tags()}).info.run_id
+    page = {NOTE_TAG: run_note(summary, verdicts, bundle_path=str(bundle.path))}
+    if parent:
+        page["mlflow.parentRunId"] = parent["run_id"]
+    run_id = client.create_run(experiment_id, run_name=run_name(summary),
+                               tags={**content.tags, **page, **_owner_tags()}).info.run_id
     stamp = int(time.time() * 1000)
     client.log_batch(run_id, params=[Param(k, v) for k, v in content.params.items()])
-    items = [Metric(k, v, stamp, 0) for k, v in content.metrics.items()]
+    model_id = linked_model(client, summary["model"])
+    link = {"model_id": model_id, "dataset_name": record["name"], "dataset_digest": record["digest"]} if model_id else {}
+    items = [Metric(k, v, stamp, 0, **link) for k, v in content.metrics.items()]
     for i in range(0, len(items), _BATCH):
         client.log_batch(run_id, metrics=items[i:i + _BATCH])
-    _log_dataset(client, run_id, record)
+    _log_dataset(client, run_id, record, model_id)
+    _log_model_file(client, run_id, summary["model"])
     client.log_artifacts(run_id, str(bundle.path), artifact_path="evidence")
     client.set_terminated(run_id, "FINISHED")
     return run_id
