@@ -78,7 +78,7 @@ def test_the_verdict_table_and_json_show_labels_and_keep_codes(tiny) -> None:
     assert "R-frontal  frontal impact (1)  accuracy     0.676" in table.output
     assert "R-sens     group A (a)         sensitivity  0.694" in table.output
     as_json = CliRunner().invoke(main, [*args, "--json"])
-    data = json.loads(as_json.output)
+    data = json.loads(as_json.stdout)
     frontal = next(r for r in data["requirements"] if r["id"] == "R-frontal")
     assert [(g["group"], g["group_label"]) for g in frontal["groups"]] == [
         ("0", "other impact (0)"), ("1", "frontal impact (1)")]
