@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Callable, Literal
@@ -37,7 +37,7 @@ from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
 if TYPE_CHECKING:
     from .evidence.sync import Pending
 
-__all__ = ["Evaluation", "Outcome", "VERDICT_COLUMNS", "evaluate", "judge_all", "measure_and_judge"]
+__all__ = ["Evaluation", "Outcome", "Sealed", "VERDICT_COLUMNS", "evaluate", "judge_all", "measure_and_judge"]
 
 VERDICT_COLUMNS = ["requirement", "title", "metric", "family", "group", "status", "blocking", "rule",
                    "operator", "threshold", "compared", "reason"]
@@ -69,6 +69,17 @@ def _as_loaded(profile: str | Path | Profile | LoadedProfile) -> LoadedProfile:
         return LoadedProfile(profile=parse_profile(text, source=f"<Profile {profile.id}>"), path=None, text=text,
                              sha256=hashlib.sha256(text.encode()).hexdigest())
     return load_profile(profile)
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What a lab's assessment changes in a run: the benchmark is the sealed part, the predictions come from
+    a signed submission (``source``), the summary gains ``record`` as "assessment", the bundle keeps ``files``."""
+
+    benchmark: Path
+    source: dict[str, str]
+    record: dict[str, Any]
+    files: dict[str, bytes]
 
 
 @dataclass(frozen=True)
@@ -106,11 +117,13 @@ def _predictions(plan: Plan, model: Any, predictions: str | Path | None,
 
 
 def _local(loaded: LoadedProfile, model: Any, predictions: str | Path | None, split: str | None,
-           say: Progress, options: Options) -> tuple[AtomTable, Subject, Predictions]:
-    plan = make_plan(loaded, split=split)
+           say: Progress, options: Options, sealed: Sealed | None) -> tuple[AtomTable, Subject, Predictions]:
+    plan = make_plan(loaded, split=split, benchmark=None if sealed is None else sealed.benchmark)
     bench = plan.benchmark
     say(f"benchmark {bench.id}: {len(bench.frame):,} rows ({plan.split} split), hash verified")
     preds, sandbox, log = _predictions(plan, model, predictions, options)
+    if sealed is not None:
+        preds = replace(preds, source=sealed.source)
     validate_scores(preds.score, plan.profile, preds.source.get("uri", "predictions"))
     say(f"predictions from {preds.source['kind']}: {len(preds.ids):,} rows")
     subject = Subject(bench.id, bench.sha256, plan.split, len(bench.frame), bench.files(), bench.root,
@@ -178,6 +191,7 @@ def evaluate(
     limits: Limits | None = None,
     trust_model: bool = False,
     trusted_types: Sequence[str] = (),
+    sealed: Sealed | None = None,
 ) -> "Evaluation":
     """Evaluate a model (or declared predictions) against a sector profile.
 
@@ -193,11 +207,14 @@ def evaluate(
     bubblewrap where it can run, within ``limits`` (``harness.sandbox.Limits``); pickle
     files and, without bubblewrap, MLflow models run only with ``trust_model=True``;
     ``trusted_types`` are extra types a ``.skops`` file may load. A model object passed
-    from Python is the caller's own code and runs in this process.
+    from Python is the caller's own code and runs in this process. ``sealed``: a lab's assessment
+    of a submission (``harness.conformity.assess``), judged on the sealed part.
     """
     say = progress or (lambda _msg: None)
     if (model is None) == (predictions is None):
         raise InputError("give exactly one of a model (--model) or a predictions file (--predictions)")
+    if sealed is not None and (engine != "local" or predictions is None):
+        raise InputError("an assessment judges a submission's predictions with engine 'local'")
     if engine != "local" and predictions is not None:
         raise InputError(f"engine '{engine}' runs a model chunk by chunk; declared predictions are evaluated "
                          "with engine 'local'")
@@ -214,7 +231,7 @@ def evaluate(
     sweep_leftovers(out_dir)
     with scratch_dir(out_dir) as scratch:
         if engine == "local":
-            table, subject, preds = _local(loaded, model, predictions, split, say, options)
+            table, subject, preds = _local(loaded, model, predictions, split, say, options, sealed)
             payload: pd.DataFrame | Path = preds.frame()
         else:
             table, subject, payload = _streamed(loaded, model, split, engine=engine, chunk_rows=chunk_rows,
@@ -227,11 +244,13 @@ def evaluate(
         outcome = judge_table(loaded.profile, table)
         clock = policy_clock(loaded.profile, as_of or dt.date.today())
         summary = _summary(loaded, subject, outcome, clock)
+        if sealed is not None:
+            summary["assessment"] = sealed.record
         bundle, pending = None, None
         if out is not None or tracking:
             bundle, pending = _evidence(loaded, subject, payload, outcome, summary, out_dir,
                                         tracking_uri=tracking_uri if tracking else None, tracking=tracking,
-                                        signer=signer)
+                                        signer=signer, sealed=sealed)
             summary = {**summary, "manifest_sha256": bundle.manifest_sha256}
             say(f"evidence bundle written: {bundle.path}")
     run_id, error = None, None
@@ -245,12 +264,13 @@ def evaluate(
 
 def _evidence(loaded: LoadedProfile, subject: Subject, payload: pd.DataFrame | Path, outcome: "Outcome",
               summary: dict[str, Any], out_dir: Path, *, tracking_uri: str | None,
-              tracking: bool, signer: Any) -> tuple[Bundle, "Pending | None"]:
+              tracking: bool, signer: Any, sealed: Sealed | None) -> tuple[Bundle, "Pending | None"]:
     """The bundle under a fresh name; when tracking, its pending marker is written first."""
     name = bundle_name(loaded.profile.id, str(loaded.profile.version), summary["created_at"],
                        summary["model"]["fingerprint"])
     pending = _pending(out_dir, name, subject, tracking_uri) if tracking else None
-    return _write(loaded, subject, payload, outcome, summary, out_dir, name, pending, signer=signer), pending
+    return _write(loaded, subject, payload, outcome, summary, out_dir, name, pending, signer=signer,
+                  sealed=sealed), pending
 
 
 def _pending(out_dir: Path, name: str, subject: Subject, tracking_uri: str | None) -> "Pending":
@@ -386,20 +406,23 @@ def _summary(loaded: LoadedProfile, subject: Subject, outcome: Outcome, clock: P
     }
 
 
-def _found(loaded: LoadedProfile) -> dict[str, str]:
+def _found(loaded: LoadedProfile, sealed: Sealed | None) -> dict[str, str]:
     """Where the benchmark was found on this machine (the SHA-256 above says what it was)."""
+    if sealed is not None:
+        return {"where": "the lab's sealed part", "folder": sealed.benchmark.name}
     folder, where = locate_benchmark(loaded)
     return {"where": where, "folder": str(folder)}
 
 
 def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | Path, outcome: Outcome,
-           summary: dict[str, Any], out: Path, name: str, pending: "Pending | None", *, signer: Any) -> Bundle:
+           summary: dict[str, Any], out: Path, name: str, pending: "Pending | None", *, signer: Any,
+           sealed: Sealed | None) -> Bundle:
     inputs = {
         "profile": {**summary["profile"], "path": str(loaded.path or "")},
         "benchmark": {**summary["benchmark"],
                       "files": [{"path": f"{path.parent.name}/{path.name}", "sha256": sha}
                                 for path, sha in subject.files],
-                      "found": _found(loaded)},
+                      "found": _found(loaded, sealed)},
         "model": summary["model"],
     }
     m, v = outcome.measurements, outcome.verdicts
@@ -409,6 +432,7 @@ def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | 
             verdicts=v, summary=summary, inputs=inputs,
             render=lambda: (render_html(summary, m, v), render_markdown(summary, m, v)),
             tracking=pending is not None, signer=signer, model_log=subject.model_log,
+            extra_files=None if sealed is None else sealed.files,
         )
     except BaseException:
         if pending is not None:

@@ -53,8 +53,12 @@ def stored_predictions(bundle: Path) -> Predictions:
                        score=frame["score"].to_numpy(np.float64) if "score" in frame else None, source=source)
 
 
-def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomputed | None:
-    """Rebuild every derived file and name each difference; None when the inputs themselves fail."""
+def recompute(bundle: Path, manifest: dict[str, Any], found: Findings, *,
+              benchmark: Path | None = None) -> Recomputed | None:
+    """Rebuild every derived file and name each difference; None when the inputs themselves fail.
+
+    ``benchmark``: the folder to judge on instead of the profile's (a lab's sealed part).
+    """
     from ..evaluation import Subject, _summary, measure_and_judge
     from ..report import render_html, render_markdown
     from ..verdict import policy_clock
@@ -62,7 +66,7 @@ def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomp
     inputs = manifest.get("inputs", {})
     try:
         loaded = _loaded(bundle)
-        plan = make_plan(loaded, split=inputs["benchmark"]["split"])
+        plan = make_plan(loaded, split=inputs["benchmark"]["split"], benchmark=benchmark)
     except HarnessError as exc:
         found.problems.append(f"profile.yaml or benchmark: {exc}")
         return None
@@ -81,6 +85,8 @@ def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomp
                       bench.card.label.column, bench.frame.head(0), model, model.get("sandbox"), "")
     clock = policy_clock(loaded.profile, dt.date.fromisoformat(str(manifest.get("as_of"))))
     summary = {**_summary(loaded, subject, outcome, clock), "created_at": manifest.get("created_at")}
+    if "assessment" in stored_summary:  # covered by the lab's signature, checked against the submission
+        summary["assessment"] = stored_summary["assessment"]
     m, v = outcome.measurements, outcome.verdicts
     _compare_inputs(manifest, summary, loaded, bench.files(), found)
     _compare_tables(bundle, "measurements", m, found)
