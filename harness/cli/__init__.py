@@ -12,6 +12,7 @@ import click
 from .audit import verify
 from .benchmarks import benchmark
 from .compare import compare, diff
+from .conformity import assess, seal, submit
 from .keys import keys
 from .planning import plan
 from .profiles import profile
@@ -28,5 +29,6 @@ def main() -> None:
 
 
 profile.add_command(plan)
-for command in (run, demo, sync, profile, benchmark, verify, keys, compare, diff):
+benchmark.add_command(seal)
+for command in (run, demo, sync, profile, benchmark, verify, keys, compare, diff, submit, assess):
     main.add_command(command)
