@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvidenceError, HarnessError, InputError
-from .bundle import BUNDLE_FILES, check_hashes, read_manifest, sha256_file
+from .bundle import BUNDLE_FILES, OPTIONAL_FILES, check_hashes, read_manifest, sha256_file
 from .checks import Recomputed, recompute
 from .findings import Findings, VerifyResult
 from .signing import SIGNATURE, check_signature, load_public_keys, read_signature
@@ -48,7 +48,8 @@ def verify_bundle(bundle: Path, *, tracking: bool = True, tracking_uri: str | No
     found.checks.append(f"manifest.json: SHA-256 {digest}")
     hash_problems = check_hashes(bundle, manifest)
     found.problems += hash_problems
-    found.checks.append(f"hashes: {len(BUNDLE_FILES)} bundle files checked against the manifest and the file "
+    listed = len(BUNDLE_FILES) + sum(name in _listed(manifest) for name in OPTIONAL_FILES)
+    found.checks.append(f"hashes: {listed} bundle files checked against the manifest and the file "
                         "list of this harness version")
     _signature(bundle, digest, trusted, found)
     recomputed = None
@@ -79,12 +80,17 @@ def verify_run(run_id: str, *, tracking_uri: str | None = None, **options: Any) 
                         result.unreachable)
 
 
+def _listed(manifest: dict[str, Any]) -> dict[str, Any]:
+    files = manifest.get("files")
+    return files if isinstance(files, dict) else {}
+
+
 def _assessment(bundle: Path, manifest: dict[str, Any], digest: str, trusted: dict[str, Path] | None,
                 ledger: Path | None, sealed: Path | None, found: Findings) -> Path | None | bool:
     """For an assessment bundle: its checks, and the sealed folder to recompute on (False: do not recompute)."""
     from ..conformity.submission import SUBMISSION_FILE
 
-    if SUBMISSION_FILE not in manifest.get("files", {}):
+    if SUBMISSION_FILE not in _listed(manifest):
         if ledger is not None or sealed is not None:
             raise InputError(f"{bundle}: not an assessment bundle (no {SUBMISSION_FILE}); --ledger and --sealed "
                              "apply to bundles of `oversight assess`")
