@@ -323,3 +323,41 @@ def test_sealed_and_ledger_apply_to_assessment_bundles_only(flow: dict, full_run
     res = cli("verify", bundle, "--sealed", flow["root"] / "sealed", "--no-tracking")
     assert (res.exit_code, res.stderr) == (2, f"error: {bundle}: not an assessment bundle (no submission.json); "
                                               "--ledger and --sealed apply to bundles of `oversight assess`\n")
+
+
+def test_a_lab_that_changes_a_prediction_and_re_signs_is_caught(flow: dict, tmp_path: Path) -> None:
+    """The lab's own key cannot make a changed prediction pass: the vendor's signature binds them."""
+    from harness.evidence.bundle import sha256_file
+    from harness.evidence.signing import sign_manifest
+
+    bundle = _bundle(flow, "b", tmp_path)
+    frame = pd.read_parquet(bundle / "predictions.parquet")
+    frame.loc[3, "decision"] = 0
+    frame.to_parquet(bundle / "predictions.parquet", index=False)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"]["predictions.parquet"] = sha256_file(bundle / "predictions.parquet")
+    (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    record = sign_manifest(sha256_file(bundle / "manifest.json"), load_signer(flow["root"] / "keys/lab.key"))
+    (bundle / "signature.json").write_text(json.dumps(record, indent=2) + "\n")
+    res = cli("verify", bundle, *_keys(flow, "lab", "vendor-b"), "--no-tracking")
+    assert res.exit_code == 1
+    assert res.stdout.splitlines()[-1] == (f"  - predictions.parquet: decision differs from the signed submission on 1 "
+                                           f"of 1448 rows, first id {frame.loc[3, 'id'].item()!r}")
+
+
+def test_a_public_release_missing_its_test_inputs_says_which_part(flow: dict, tmp_path: Path) -> None:
+    public = Path(shutil.copytree(flow["root"] / "public", tmp_path / "public"))
+    (public / "test-inputs.parquet").unlink()
+    res = cli("submit", "--profile", HIRING, "--public", public, "--predictions", flow["root"] / "b.csv",
+              "--key", flow["root"] / "keys/vendor-b.key", "--out", tmp_path / "s.json")
+    assert (res.exit_code, res.stderr) == (2, f"error: benchmark resume-audit-2004 at {public}: "
+                                              f"sealed.test_inputs.path: cannot read {public / 'test-inputs.parquet'}: "
+                                              "No such file or directory; the public release is incomplete\n")
+    assert not (tmp_path / "s.json").exists()
+
+
+def test_the_public_release_is_not_a_sealed_part(flow: dict) -> None:
+    public = flow["root"] / "public"
+    res = _assess(flow, flow["root"] / "b.submission.json", sealed=public)
+    assert (res.exit_code, res.stderr) == (2, f"error: sealed part {public}: is a public release; expected the "
+                                              "--sealed folder written by `oversight benchmark seal`\n")
