@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.conformity.ledger import (GENESIS, LedgerEntry, append_entry, attempts, entry_sha256, read_ledger,
-                                       verify_ledger)
+                                       repair_torn, verify_ledger)
 from harness.errors import EvidenceError, InputError
 from harness.evidence.signing import fingerprint, generate_keys, load_signer
 
@@ -160,9 +160,9 @@ def test_an_entry_re_signed_with_another_key_is_named_and_breaks_the_next_link(l
     path = _write(tmp_path, [*lines[:2], forged, *lines[3:]])
     other, lab = (fingerprint(load_signer(keys[k]).public_bytes) for k in ("other", "lab"))
     assert _messages(path, keys) == [
+        f"signed by an unknown key at position 2 (line 3): lab key {other} is not one of the trusted keys ({lab})",
         f"broken chain at position 3 (line 4): previous_sha256 is {_hash(lines, 2)}, but the entry at position 2 "
-        f"(line 3) has entry_sha256 {json.loads(forged)['entry_sha256']}",
-        f"signed by an unknown key at position 2 (line 3): lab key {other} is not one of the trusted keys ({lab})"]
+        f"(line 3) has entry_sha256 {json.loads(forged)['entry_sha256']}"]
 
 
 def test_an_entry_signed_with_another_key_under_the_labs_name_is_an_invalid_signature(lines, tmp_path, keys):
@@ -222,6 +222,31 @@ def test_append_checks_its_arguments_and_writes_nothing_on_bad_ones(tmp_path, ke
                      profile_version="1", profile_sha256="0" * 64, vendor_key=VENDOR_A, verdict="compliant",
                      lab_private_key=load_signer(keys["lab"]), now=dt.datetime(2026, 11, 1))
     assert not path.exists()
+
+
+def test_repair_moves_a_torn_last_line_aside_and_appending_goes_on(lines, tmp_path, keys):
+    path = _write(tmp_path, [*lines[:4], lines[4][:50]])
+    aside = repair_torn(path, now=T0)
+    assert aside == path.with_name("tampered.jsonl.torn-20261101T090000Z")
+    assert aside.read_text(encoding="utf-8") == lines[4][:50]
+    assert path.read_text(encoding="utf-8") == "".join(lines[:4])
+    assert repair_torn(path) is None
+    assert _append(path, keys["lab"], n=9).position == 4
+    assert verify_ledger(path, [keys["lab.pub"]]) == []
+    gap = _write(tmp_path, [lines[0], *lines[2:4], lines[4][:50]])
+    with pytest.raises(EvidenceError) as err:
+        repair_torn(gap)
+    assert str(err.value) == (f"{gap}: refusing to repair: entry removed: position 1 is missing, between position 0 "
+                              "(line 1) and position 2 (line 2); only a torn last line is repaired")
+
+
+def test_a_cap_needs_both_of_its_numbers(tmp_path, keys):
+    with pytest.raises(InputError) as err:
+        _append(tmp_path / "l.jsonl", keys["lab"], max_submissions=3)
+    assert str(err.value) == "a submission cap needs both max_submissions and per_days; found max_submissions=3, " \
+        "per_days=None"
+    with pytest.raises(InputError, match="^per_days: expected a positive integer, found 0$"):
+        _append(tmp_path / "l.jsonl", keys["lab"], max_submissions=3, per_days=0)
 
 
 def test_attempts_counts_one_vendors_entries_for_a_profile_since_a_time(five):

@@ -14,6 +14,7 @@ from .benchmarks import benchmark
 from .compare import compare, diff
 from .conformity import assess, seal, submit
 from .keys import keys
+from .ledger import ledger
 from .planning import plan
 from .profiles import profile
 from .runs import demo, run
@@ -30,5 +31,5 @@ def main() -> None:
 
 profile.add_command(plan)
 benchmark.add_command(seal)
-for command in (run, demo, sync, profile, benchmark, verify, keys, compare, diff, submit, assess):
+for command in (run, demo, sync, profile, benchmark, verify, keys, ledger, compare, diff, submit, assess):
     main.add_command(command)

@@ -9,7 +9,8 @@ entry.
 An entry is appended under an exclusive lock on ``<ledger>.lock``, so two assessments at
 once get consecutive positions and a submission cap cannot be passed twice, with one
 ``write`` of the whole line and an ``fsync``: a crash mid-write leaves a last line without
-its newline, which reading names as torn and appending refuses to build on.
+its newline, which reading names as torn and appending refuses to build on until
+``repair_torn`` moves it aside.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from .ledger_entry import (GENESIS, Finding, LedgerEntry, Numbered, canonical, e
                            field_problem, parse, read_ledger)
 
 __all__ = ["GENESIS", "Finding", "LedgerEntry", "append_entry", "attempts", "entry_sha256", "read_ledger",
-           "verify_ledger"]
+           "repair_torn", "verify_ledger"]
 
 LOCK_WAIT_S = 30.0
 
@@ -101,6 +102,15 @@ def _existing(path: Path) -> Numbered:
     return numbered
 
 
+def _check_cap_arguments(max_submissions: int | None, per_days: int | None) -> None:
+    if (max_submissions is None) != (per_days is None):
+        raise InputError(f"a submission cap needs both max_submissions and per_days; found max_submissions="
+                         f"{max_submissions}, per_days={per_days}")
+    for name, value in (("max_submissions", max_submissions), ("per_days", per_days)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"{name}: expected a positive integer, found {value!r}")
+
+
 def _check_cap(numbered: Numbered, body: dict[str, Any], max_submissions: int,
                per_days: int, now: dt.datetime) -> None:
     since = now - dt.timedelta(days=per_days)
@@ -123,6 +133,7 @@ def append_entry(path: Path | str, *, submission_sha256: str, manifest_sha256: s
     append, so two assessments at once cannot both pass it.
     """
     path = Path(path)
+    _check_cap_arguments(max_submissions, per_days)
     key = lab_private_key.private_key if isinstance(lab_private_key, Signer) else lab_private_key
     when = _utc(now)
     body: dict[str, Any] = {
@@ -155,3 +166,40 @@ def attempts(path: Path | str, *, vendor_key: str, profile_id: str, since: dt.da
     start = _utc(since, "since")
     return [e for e in read_ledger(path) if e.vendor_key == vendor_key and e.profile_id == profile_id
             and dt.datetime.fromisoformat(e.assessed_at) >= start]
+
+
+def repair_torn(path: Path | str, *, now: dt.datetime | None = None) -> Path | None:
+    """Move a torn last line (an append that a crash cut short) aside, so appending can go on.
+
+    The torn bytes are kept in ``<ledger>.torn-<UTC time>``, never dropped; any other damage
+    is refused, as it needs an auditor, not a repair. Returns that file, or None when the
+    last line is complete.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such ledger file")
+    with _locked(path):
+        numbered, findings = parse(path)
+        findings += structure(numbered)
+        torn = [f for f in findings if f.kind == "torn"]
+        if len(torn) != len(findings):
+            other = next(f for f in findings if f.kind != "torn")
+            raise EvidenceError(f"{path}: refusing to repair: {other}; only a torn last line is repaired")
+        if not torn:
+            return None
+        data = path.read_bytes()
+        keep = data.rfind(b"\n") + 1
+        aside = path.with_name(f"{path.name}.torn-{_utc(now).strftime('%Y%m%dT%H%M%SZ')}")
+        try:
+            fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                os.write(fd, data[keep:])
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            with open(path, "r+b") as fh:
+                fh.truncate(keep)
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            raise EvidenceError(f"{path}: cannot repair the torn last line: {exc.strerror or exc}") from None
+    return aside

@@ -14,19 +14,14 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..evidence.signing import _public_bytes, load_public_keys
-from .ledger_entry import GENESIS, Finding, LedgerEntry, Numbered, body, canonical, entry_sha256, parse
+from .ledger_entry import (GENESIS, Finding, FindingKind, LedgerEntry, Numbered, body, canonical, entry_sha256,
+                           parse)
 
-__all__ = ["structure", "verify_ledger"]
+__all__ = ["entry_problems", "structure", "trusted_keys", "verify_ledger"]
 
 
 def _where(line: int, entry: LedgerEntry) -> str:
     return f"position {entry.position} (line {line})"
-
-
-def _edited(numbered: Numbered) -> list[Finding]:
-    return [Finding("edited", e.position, f"entry edited at {_where(line, e)}: its content hashes to "
-                    f"{entry_sha256(e)}, but its entry_sha256 is {e.entry_sha256}")
-            for line, e in numbered if entry_sha256(e) != e.entry_sha256]
 
 
 def _order(numbered: Numbered) -> list[Finding]:
@@ -77,33 +72,46 @@ def _chain(numbered: Numbered) -> list[Finding]:
 
 def structure(numbered: Numbered) -> list[Finding]:
     """Every discrepancy that needs no key: edited, reordered, duplicated, removed, broken links."""
-    return _edited(numbered) + _order(numbered) + _chain(numbered)
+    edited = [Finding(kind, e.position, f"{_LABEL[kind]} at {_where(line, e)}: {why}")
+              for line, e in numbered for kind, why in _hash_problems(e)]
+    return edited + _order(numbered) + _chain(numbered)
 
 
-def _trusted(keys: Mapping[str, Path] | Iterable[Path]) -> dict[str, Any]:
+def trusted_keys(keys: Mapping[str, Path] | Iterable[Path]) -> dict[str, Any]:
+    """Ed25519 public keys by fingerprint, from ``.pub`` files, folders of them or ``load_public_keys``."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     paths = list(keys.values()) if isinstance(keys, Mapping) else [Path(k) for k in keys]
     return {fp: Ed25519PublicKey.from_public_bytes(_public_bytes(p)) for fp, p in load_public_keys(paths).items()}
 
 
-def _signatures(numbered: Numbered, keys: dict[str, Any]) -> list[Finding]:
+_LABEL = {"edited": "entry edited", "unknown_key": "signed by an unknown key",
+          "signature_invalid": "signature invalid"}
+
+
+def _hash_problems(e: LedgerEntry) -> list[tuple[FindingKind, str]]:
+    actual = entry_sha256(e)
+    return [] if actual == e.entry_sha256 else [
+        ("edited", f"its content hashes to {actual}, but its entry_sha256 is {e.entry_sha256}")]
+
+
+def _signature_problems(e: LedgerEntry, keys: dict[str, Any]) -> list[tuple[FindingKind, str]]:
     from cryptography.exceptions import InvalidSignature
 
-    findings: list[Finding] = []
-    for line, e in numbered:
-        key = keys.get(e.lab_key)
-        if key is None:
-            trusted = ", ".join(sorted(keys)) or "none given"
-            findings.append(Finding("unknown_key", e.position, f"signed by an unknown key at {_where(line, e)}: lab "
-                                    f"key {e.lab_key} is not one of the trusted keys ({trusted})"))
-            continue
-        try:
-            key.verify(base64.b64decode(e.signature, validate=True), canonical(body(e)))
-        except (ValueError, InvalidSignature):
-            findings.append(Finding("signature_invalid", e.position, f"signature invalid at {_where(line, e)}: "
-                                    f"it is not lab key {e.lab_key}'s Ed25519 signature of the entry"))
-    return findings
+    key = keys.get(e.lab_key)
+    if key is None:
+        trusted = ", ".join(sorted(keys)) or "none given"
+        return [("unknown_key", f"lab key {e.lab_key} is not one of the trusted keys ({trusted})")]
+    try:
+        key.verify(base64.b64decode(e.signature, validate=True), canonical(body(e)))
+    except (ValueError, InvalidSignature):
+        return [("signature_invalid", f"it is not lab key {e.lab_key}'s Ed25519 signature of the entry")]
+    return []
+
+
+def entry_problems(entry: LedgerEntry, keys: dict[str, Any]) -> list[tuple[FindingKind, str]]:
+    """What is wrong with one entry on its own (kind, reason): its hash, its signature, its key."""
+    return _hash_problems(entry) + _signature_problems(entry, keys)
 
 
 def _against(numbered: Numbered, expected: Mapping[int, str]) -> list[Finding]:
@@ -125,13 +133,15 @@ def _against(numbered: Numbered, expected: Mapping[int, str]) -> list[Finding]:
 
 def verify_ledger(path: Path | str, lab_public_keys: Mapping[str, Path] | Iterable[Path], *,
                   expected: Mapping[int, str] | None = None) -> list[Finding]:
-    """Every discrepancy of the ledger (empty: intact).
+    """Every discrepancy of the ledger (empty: intact), in the order of its lines.
 
     ``lab_public_keys``: ``.pub`` files or folders of them (or what ``load_public_keys``
     returns). ``expected``: entry hashes by position known from elsewhere (a bundle, the
     MLflow mirror), which is what catches entries removed from the end.
     """
     path = Path(path)
-    keys = _trusted(lab_public_keys)
+    keys = trusted_keys(lab_public_keys)
     numbered, findings = parse(path)
-    return findings + structure(numbered) + _signatures(numbered, keys) + _against(numbered, expected or {})
+    findings += [Finding(kind, e.position, f"{_LABEL[kind]} at {_where(line, e)}: {why}")
+                 for line, e in numbered for kind, why in entry_problems(e, keys)]
+    return findings + _order(numbered) + _chain(numbered) + _against(numbered, expected or {})

@@ -21,14 +21,14 @@ from typing import Any, Literal, Mapping
 
 from ..errors import InputError
 
-__all__ = ["FIELDS", "GENESIS", "VERDICTS", "Finding", "LedgerEntry", "Numbered", "body", "canonical",
+__all__ = ["FIELDS", "GENESIS", "VERDICTS", "Finding", "FindingKind", "LedgerEntry", "Numbered", "body", "canonical",
            "entry_line", "entry_sha256", "field_problem", "parse", "read_ledger"]
 
 GENESIS = "0" * 64
 Verdict = Literal["compliant", "non_compliant", "inconclusive"]
 VERDICTS: tuple[str, ...] = ("compliant", "non_compliant", "inconclusive")
 FindingKind = Literal["unreadable", "torn", "removed", "reordered", "duplicate", "broken_chain", "edited",
-                      "signature_invalid", "unknown_key", "replaced"]
+                      "signature_invalid", "unknown_key", "replaced", "mirror_invalid", "forked", "unmirrored"]
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _HASHES = ("previous_sha256", "submission_sha256", "manifest_sha256", "profile_sha256", "vendor_key", "lab_key",
            "entry_sha256")
