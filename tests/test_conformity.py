@@ -84,6 +84,16 @@ def test_assessment_verdicts_and_ledger_positions(flow: dict) -> None:
     assert b["run_id"] and a["run_id"] is None
 
 
+def test_the_tracked_assessment_mirrors_the_ledger_into_mlflow(flow: dict) -> None:
+    from harness.conformity.ledger import read_ledger
+    from harness.conformity.ledger_mlflow import read_mirror
+
+    mirrored = sorted((m.entry.position, m.entry.entry_sha256) for m in read_mirror(tracking_uri=flow["uri"])
+                      if m.entry is not None and m.entry.profile_id == "hiring-aedt"
+                      and m.entry.manifest_sha256 in {j["manifest_sha256"] for j in flow["judged"].values()})
+    assert mirrored == [(e.position, e.entry_sha256) for e in read_ledger(flow["ledger"])]
+
+
 def test_bundle_holds_the_submission_unchanged_signed_by_the_lab_naming_both_keys(flow: dict) -> None:
     root, bundle = flow["root"], _bundle(flow, "a")
     assert (bundle / "submission.json").read_bytes() == (root / "a.submission.json").read_bytes()

@@ -109,4 +109,7 @@ def assess(submission: Path, sealed: Path, key: Path, profile_ref: str | None, l
         emit("\n".join(f"{k}: {v}" for k, v in facts.items() if v is not None), code=code)
     if result.pending is not None:
         click.echo(pending_message(result, out, tracking_uri), err=True)
+    if done.mirror_error is not None:
+        click.echo(f"warning: the ledger entry is in {done.ledger} but not mirrored into MLflow: {done.mirror_error}",
+                   err=True)
     return code

@@ -34,6 +34,7 @@ class Assessed:
     submission: Submission
     entry: Any  # harness.conformity.ledger.LedgerEntry
     ledger: Path
+    mirror_error: str | None = None  # why the ledger could not be mirrored into MLflow (the file holds the entry)
 
 
 def ledger_path(folder: Path, profile_id: str) -> Path:
@@ -80,7 +81,21 @@ def assess(submission: Path, *, sealed: Path, key: Path, out: Path, profile: Pat
     except InputError as exc:
         raise InputError(f"{exc}; the bundle {result.bundle} was written but is not on the ledger {book}, so it is "
                          "not evidence of an assessment") from None
-    return Assessed(result, sub, entry, book)
+    return Assessed(result, sub, entry, book, _mirror(book, tracking_uri) if tracking else None)
+
+
+def _mirror(book: Path, tracking_uri: str | None) -> str | None:
+    """Mirror the ledger into the tracking store; a failure is returned, never raised: the file is the record."""
+    from ..errors import TrackingError
+    from ..evidence.tracking import resolved_uri
+    from .ledger_mlflow import mirror_ledger
+
+    uri = resolved_uri(tracking_uri)
+    try:
+        mirror_ledger(book, tracking_uri=uri)
+    except TrackingError as exc:
+        return f"{exc}; mirror it later with `oversight ledger mirror {book} --tracking-uri {uri}`"
+    return None
 
 
 def _committed_profile(sub: Submission, given: Path | None) -> LoadedProfile:
