@@ -94,7 +94,7 @@ def _mirror(book: Path, tracking_uri: str | None) -> str | None:
     try:
         mirror_ledger(book, tracking_uri=uri)
     except TrackingError as exc:
-        return f"{exc}; mirror it later with `oversight ledger mirror {book} --tracking-uri {uri}`"
+        return f"{exc}; mirror it later with `oversight ledger mirror --ledger {book} --tracking-uri {uri}`"
     return None
 
 

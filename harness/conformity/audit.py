@@ -24,8 +24,8 @@ from .submission import SUBMISSION_FILE, Submission, parse_submission
 __all__ = ["check_assessment", "check_sealed"]
 
 
-def check_assessment(bundle: Path, digest: str, trusted: dict[str, Path] | None, *, ledger: Path | None,
-                     found: Findings) -> Submission | None:
+def check_assessment(bundle: Path, manifest: dict[str, Any], digest: str, trusted: dict[str, Path] | None, *,
+                     ledger: Path | None, found: Findings) -> Submission | None:
     """Check the submission inside an assessment bundle and the ledger entry; the submission, if readable."""
     try:
         sub = parse_submission((bundle / SUBMISSION_FILE).read_bytes(), source=f"{bundle.name}/{SUBMISSION_FILE}",
@@ -38,6 +38,7 @@ def check_assessment(bundle: Path, digest: str, trusted: dict[str, Path] | None,
     _vendor_trusted(sub, trusted, found)
     summary = _json(bundle / "summary.json")
     _record(bundle, sub, summary.get("assessment", {}), found)
+    _judged_on_commitment(manifest, sub, found)
     _same_predictions(bundle, sub, summary, found)
     profile_sha = hashlib.sha256((bundle / "profile.yaml").read_bytes()).hexdigest()
     if profile_sha != sub.body.profile.sha256:
@@ -101,6 +102,17 @@ def _record(bundle: Path, sub: Submission, record: dict[str, Any], found: Findin
                             "that signed")
 
 
+def _judged_on_commitment(manifest: dict[str, Any], sub: Submission, found: Findings) -> None:
+    """The lab records judging the sealed file the vendor's release committed to (``--sealed`` proves it)."""
+    files = manifest.get("inputs", {}).get("benchmark", {}).get("files", [])
+    recorded = [f.get("sha256") for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+    if recorded != [sub.body.benchmark.commitment]:
+        found.problems.append(f"manifest.json inputs.benchmark.files: SHA-256 {recorded}, but the submission's "
+                              f"public release committed to the sealed file {sub.body.benchmark.commitment}")
+    else:
+        found.checks.append("manifest.json: the lab records judging the sealed file the release committed to")
+
+
 def _same_predictions(bundle: Path, sub: Submission, summary: dict[str, Any], found: Findings) -> None:
     """Every prediction judged is the one the vendor signed, and no other."""
     from ..declared import read_predictions
@@ -116,7 +128,8 @@ def _same_predictions(bundle: Path, sub: Submission, summary: dict[str, Any], fo
         found.problems.append(f"predictions.parquet: cannot be compared with the submission's: {exc}")
         return
     if len(stored.ids) != sub.body.predictions.rows:
-        found.problems.append(f"predictions.parquet: {len(stored.ids)} rows, the submission {sub.body.predictions.rows}")
+        found.problems.append(f"predictions.parquet: {len(stored.ids)} rows, the submission "
+                              f"{sub.body.predictions.rows}")
     for column in ("decision", "score", "value"):
         a, b = getattr(stored, column), getattr(signed, column)
         if (a is None) != (b is None):

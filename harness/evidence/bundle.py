@@ -29,7 +29,8 @@ from ..errors import EvidenceError, HarnessError
 from .naming import OWNER_FILE, make_partial
 from .signing import SIGNATURE, Signer, sign_manifest
 
-__all__ = ["BUNDLE_FILES", "MANIFEST", "OPTIONAL_FILES", "Bundle", "check_hashes", "environment", "read_manifest", "sha256_file", "write_bundle"]
+__all__ = ["BUNDLE_FILES", "MANIFEST", "OPTIONAL_FILES", "Bundle", "check_hashes", "environment", "read_manifest",
+           "sha256_file", "write_bundle"]
 
 MANIFEST = "manifest.json"
 BUNDLE_FILES = (

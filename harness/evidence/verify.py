@@ -97,7 +97,7 @@ def _assessment(bundle: Path, manifest: dict[str, Any], digest: str, trusted: di
         return None
     from ..conformity.audit import check_assessment, check_sealed
 
-    sub = check_assessment(bundle, digest, trusted, ledger=ledger, found=found)
+    sub = check_assessment(bundle, manifest, digest, trusted, ledger=ledger, found=found)
     if sealed is None:
         found.skipped.append("measurements: not recomputed, the test labels are sealed with the lab; the lab's "
                              "signature covers them (give --sealed DIR to recompute)")
