@@ -371,3 +371,45 @@ def test_the_public_release_is_not_a_sealed_part(flow: dict) -> None:
     res = _assess(flow, flow["root"] / "b.submission.json", sealed=public)
     assert (res.exit_code, res.stderr) == (2, f"error: sealed part {public}: is a public release; expected the "
                                               "--sealed folder written by `oversight benchmark seal`\n")
+
+
+def test_seal_refuses_an_existing_folder_and_a_part_of_a_sealed_benchmark(flow: dict, tmp_path: Path) -> None:
+    root = flow["root"]
+    res = cli("benchmark", "seal", "resume-audit-2004", "--public", root / "public", "--sealed", tmp_path / "s")
+    assert (res.exit_code, res.stderr) == (2, f"error: {root / 'public'}: already exists; refusing to overwrite "
+                                              "(choose a new folder)\n")
+    res = cli("benchmark", "seal", root / "public", "--public", tmp_path / "p", "--sealed", tmp_path / "s")
+    assert (res.exit_code, res.stderr) == (2, f"error: benchmark resume-audit-2004 at {root / 'public'}: is already "
+                                              "the public part of a sealed benchmark; seal the full benchmark it came "
+                                              "from\n")
+    assert not (tmp_path / "p").exists() and not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(("edit", "problem"), [
+    (lambda d: "{not json", "not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
+    (lambda d: json.dumps({**d, "signature": {**d["signature"], "algorithm": "RSA"}}),
+     "signature.algorithm: Input should be 'Ed25519'; expected a file written by `oversight submit`"),
+    (lambda d: json.dumps({**d, "submission": {k: v for k, v in d["submission"].items() if k != "profile"}}),
+     "submission.profile: Field required; expected a file written by `oversight submit`"),
+])
+def test_a_malformed_submission_is_refused_naming_the_field(flow: dict, tmp_path: Path, edit, problem) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(edit(json.loads((flow["root"] / "b.submission.json").read_text())))
+    res = _assess(flow, bad)
+    assert (res.exit_code, res.stderr) == (2, f"error: submission {bad}: {problem}\n")
+
+
+@pytest.mark.parametrize(("block", "problem"), [
+    ("{max_submissions: 0, per_days: 30}", "assessment.max_submissions: Input should be greater than or equal to 1"),
+    ("{max_submissions: 3}", "assessment.per_days: required field is missing"),
+])
+def test_a_submission_cap_needs_two_positive_numbers(tmp_path: Path, block: str, problem: str) -> None:
+    from harness.errors import ProfileError
+    from harness.profile import load_profile
+
+    path = tmp_path / "capped.yaml"
+    text = HIRING.read_text() + f"assessment: {block}\n"
+    path.write_text(text)
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    assert info.value.problems[0].startswith(f"{path}:{len(text.splitlines())}: {problem}")
