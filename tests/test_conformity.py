@@ -413,3 +413,21 @@ def test_a_submission_cap_needs_two_positive_numbers(tmp_path: Path, block: str,
     with pytest.raises(ProfileError) as info:
         load_profile(path)
     assert info.value.problems[0].startswith(f"{path}:{len(text.splitlines())}: {problem}")
+
+
+def test_a_bundle_the_ledger_refuses_is_named_as_not_evidence(flow: dict, tmp_path: Path, monkeypatch) -> None:
+    """Another assessment took the last place under the cap between the check and the append."""
+    from harness.conformity import assess as module
+    from harness.errors import InputError
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise InputError("cap reached meanwhile")
+
+    monkeypatch.setattr(module, "append_entry", full)
+    root = flow["root"]
+    with pytest.raises(InputError) as info:
+        module.assess(root / "b.submission.json", sealed=root / "sealed", key=root / "keys/lab.key", out=tmp_path,
+                      profile=HIRING, ledger=tmp_path / "ledger.jsonl", tracking=False)
+    (bundle,) = [p for p in tmp_path.iterdir() if p.name.startswith("hiring-aedt-v1-")]
+    assert str(info.value) == (f"cap reached meanwhile; the bundle {bundle} was written but is not on the ledger "
+                               f"{tmp_path / 'ledger.jsonl'}, so it is not evidence of an assessment")

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from ..errors import EvidenceError, InputError
 from ..evaluation import Evaluation, Sealed, evaluate
 from ..evidence.signing import fingerprint, load_signer
 from ..profile import LoadedProfile, load_profile
+from .ledger import LedgerEntry, append_entry, attempts, read_ledger
 from .seal import check_commitment
 from .submission import Submission, SubmissionError, read_submission
 
@@ -32,7 +33,7 @@ class Assessed:
 
     evaluation: Evaluation
     submission: Submission
-    entry: Any  # harness.conformity.ledger.LedgerEntry
+    entry: LedgerEntry
     ledger: Path
     mirror_error: str | None = None  # why the ledger could not be mirrored into MLflow (the file holds the entry)
 
@@ -50,8 +51,6 @@ def assess(submission: Path, *, sealed: Path, key: Path, out: Path, profile: Pat
     ``profile``: the profile file (default: the submission's id and version in the catalogue);
     it must be byte for byte the one committed to. ``ledger``: default ``ledger_path(out, id)``.
     """
-    from .ledger import append_entry
-
     sub = read_submission(submission)
     loaded = _committed_profile(sub, profile)
     check_commitment(sealed, commitment=sub.body.benchmark.commitment, from_sha256=sub.body.benchmark.from_sha256)
@@ -78,9 +77,9 @@ def assess(submission: Path, *, sealed: Path, key: Path, out: Path, profile: Pat
                              lab_private_key=signer, now=when,
                              max_submissions=cap.max_submissions if cap else None,
                              per_days=cap.per_days if cap else None)
-    except InputError as exc:
-        raise InputError(f"{exc}; the bundle {result.bundle} was written but is not on the ledger {book}, so it is "
-                         "not evidence of an assessment") from None
+    except (InputError, EvidenceError) as exc:
+        raise type(exc)(f"{exc}; the bundle {result.bundle} was written but is not on the ledger {book}, so it is "
+                        "not evidence of an assessment") from None
     return Assessed(result, sub, entry, book, _mirror(book, tracking_uri) if tracking else None)
 
 
@@ -117,8 +116,6 @@ def _committed_profile(sub: Submission, given: Path | None) -> LoadedProfile:
 
 def _check_new(book: Path, sub: Submission, loaded: LoadedProfile, when: dt.datetime) -> None:
     """Refuse a submission already assessed, and a vendor key at the profile's cap (checked again on append)."""
-    from .ledger import attempts, read_ledger
-
     if book.exists():
         for entry in read_ledger(book):
             if entry.submission_sha256 == sub.sha256:
