@@ -187,7 +187,9 @@ def test_a_truncated_last_line_is_named_as_torn(lines, tmp_path, keys):
 def test_a_broken_line_is_named_with_its_line_number_and_reason(lines, tmp_path, keys):
     record = json.loads(lines[1])
     del record["verdict"]
-    bad = [lines[0], json.dumps({**record, "position": -1, "extra": 1}) + "\n", "[1]\n", "{oops\n", *lines[2:]]
+    twice = lines[2].replace('{"assessed_at"', '{"verdict":"compliant","assessed_at"')
+    bad = [lines[0], json.dumps({**record, "position": -1, "extra": 1}) + "\n", "[1]\n", "{oops\n", twice,
+           *lines[3:]]
     path = _write(tmp_path, bad)
     with pytest.raises(InputError) as err:
         read_ledger(path)
@@ -195,7 +197,7 @@ def test_a_broken_line_is_named_with_its_line_number_and_reason(lines, tmp_path,
         f"{path}: not a readable ledger: line 2: not a ledger entry: missing fields ['verdict']; unexpected fields "
         "['extra']; position: expected a non-negative integer, found -1; line 3: not a ledger entry: expected a "
         "JSON object, found an array; line 4: not a ledger entry: invalid JSON at column 2: Expecting property name "
-        "enclosed in double quotes")
+        "enclosed in double quotes; line 5: not a ledger entry: the field 'verdict' appears twice")
 
 
 def test_appending_refuses_to_build_on_a_damaged_ledger(lines, tmp_path, keys):
@@ -268,6 +270,35 @@ def test_the_cap_is_enforced_per_vendor_under_the_lock(tmp_path, keys):
     assert str(err.value) == (f"vendor key {VENDOR_A}: 2 submission(s) to profile hiring-aedt in the 30 days before "
                               "2026-11-30T09:00:00+00:00 (ledger positions 0, 1); the profile allows 2 per 30 days")
     assert _append(path, keys["lab"], day=31, n=4, **cap).position == 3  # the first attempt is 31 days old
+
+
+def test_a_lock_held_too_long_and_a_short_write_are_named(tmp_path, keys, monkeypatch):
+    import fcntl
+    import os
+
+    import harness.conformity.ledger as ledger
+
+    path = tmp_path / "held.jsonl"
+    monkeypatch.setattr(ledger, "LOCK_WAIT_S", 0.2)
+    with open(tmp_path / "held.jsonl.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(EvidenceError) as err:
+            _append(path, keys["lab"])
+    assert str(err.value) == (f"{path}.lock: another process has held the ledger's lock for 0.2 s; try again when "
+                              "its assessment is done")
+    write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: write(fd, data[:40]))
+    with pytest.raises(EvidenceError) as err:
+        _append(path, keys["lab"])
+    monkeypatch.undo()
+    whole = len(_line_of(_append(tmp_path / "whole.jsonl", keys["lab"])))
+    assert str(err.value) == (f"{path}: only 40 of {whole} bytes of the entry were written; its last line is torn")
+    assert len(path.read_bytes()) == 40
+    assert [f.kind for f in verify_ledger(path, [keys["lab.pub"]])] == ["torn"]
+
+
+def _line_of(entry: LedgerEntry) -> bytes:
+    return (json.dumps(entry.as_dict(), sort_keys=True, separators=(",", ":")) + "\n").encode()
 
 
 def _append_many(path: str, key: str, start: int, go) -> None:

@@ -220,6 +220,15 @@ def test_verify_names_a_mirrored_entry_edited_in_mlflow(lab, mirrored, tmp_path)
     assert res.exit_code == 0, res.output
 
 
+def test_verify_against_a_mirror_without_this_ledger_says_so(lab, mirrored, tmp_path):
+    path = _ledger(tmp_path / "never.jsonl", lab["key"], lab["profile"], start=20)
+    res = run("ledger", "verify", "--ledger", str(path), "--public-key", str(lab["pub"]), "--tracking-uri", mirrored)
+    assert res.exit_code == 1
+    assert res.stdout == (f"NOT INTACT: 1 discrepancy(ies) in {path}\n  - the MLflow mirror at {mirrored} holds no "
+                          "entry of this ledger, so entries removed from its end cannot be seen (mirror it with "
+                          "`oversight ledger mirror`)\n")
+
+
 def test_mirroring_refuses_a_damaged_ledger_and_an_unreachable_server(lab, copy):
     _drop(copy, 1)
     res = run("ledger", "mirror", "--ledger", str(copy), "--tracking-uri", "sqlite:////nonexistent/never.db")

@@ -46,9 +46,10 @@ def _utc(when: dt.datetime | None, what: str = "now") -> dt.datetime:
 
 
 @contextlib.contextmanager
-def _locked(path: Path, wait: float = LOCK_WAIT_S) -> Iterator[None]:
+def _locked(path: Path) -> Iterator[None]:
     """Hold ``<ledger>.lock`` exclusively; the kernel drops it if this process dies."""
     lock = path.with_name(path.name + ".lock")
+    wait = LOCK_WAIT_S
     with open(lock, "a", encoding="utf-8") as fh:
         deadline = time.monotonic() + wait
         while True:

@@ -100,6 +100,7 @@ def _json_type(value: Any) -> str:
 
 
 def field_problem(name: str, value: Any) -> str | None:
+    """What is wrong with one field's value, or None."""
     if name == "position":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             return f"position: expected a non-negative integer, found {json.dumps(value)}"
@@ -122,9 +123,19 @@ def field_problem(name: str, value: Any) -> str | None:
     return None
 
 
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose names are unique: a second ``verdict`` must not hide behind the first."""
+    seen: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in seen:
+            raise _Bad(f"the field {name!r} appears twice")
+        seen[name] = value
+    return seen
+
+
 def _entry(raw: bytes) -> LedgerEntry:
     try:
-        record = json.loads(raw.decode("utf-8"))
+        record = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique)
     except UnicodeDecodeError as exc:
         raise _Bad(f"not UTF-8 ({exc.reason} at byte {exc.start + 1})") from None
     except json.JSONDecodeError as exc:
