@@ -30,7 +30,7 @@ from harness.progress import stage
 from harness.yamlio import load_yaml, read_capped
 
 __all__ = [
-    "BENCHMARKS_DIR", "Benchmark", "BenchmarkCard", "DataFile", "DroppedColumn", "Label",
+    "BENCHMARKS_DIR", "Benchmark", "BenchmarkCard", "DataFile", "DroppedColumn", "Label", "SealRecord",
     "Source", "SplitSpec", "assign_split", "load_benchmark", "load_card",
 ]
 
@@ -95,6 +95,25 @@ class Source(_Frozen):
     retrieved_from: Text
 
 
+class SealRecord(_Frozen):
+    """One part of a sealed benchmark (``oversight benchmark seal``): the vendors' or the lab's.
+
+    ``from_sha256`` is the full benchmark's SHA-256, which profiles pin, so one profile judges
+    every form; ``commitment`` is the SHA-256 of the sealed part's data file (test rows and labels).
+    """
+
+    part: Literal["public", "sealed"]
+    from_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    commitment: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    test_inputs: DataFile | None = None  # the public part's test rows, without labels
+
+    @model_validator(mode="after")
+    def _inputs_in_public_part(self) -> SealRecord:
+        if (self.part == "public") != (self.test_inputs is not None):
+            raise ValueError("expected test_inputs in the public part and only there")
+        return self
+
+
 class BenchmarkCard(_Frozen):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
     version: Annotated[int, Field(ge=1, strict=True)]
@@ -135,6 +154,7 @@ class BenchmarkCard(_Frozen):
                                      "integer or a string (quote codes such as yes, no, 1.5)")
             out[column] = {str(code): label for code, label in codes.items()}
         return out
+    sealed: SealRecord | None = None
 
     @model_validator(mode="after")
     def _check_roles(self) -> BenchmarkCard:
@@ -266,6 +286,7 @@ class _Card:
 
 _MODELS: dict[str, type[BaseModel]] = {
     "files": DataFile, "label": Label, "dropped": DroppedColumn, "split": SplitSpec, "source": Source,
+    "sealed": SealRecord,
 }
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import math
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, Literal
@@ -34,14 +34,14 @@ from .progress import Reporter, as_reporter, reporting, stage
 from .report import figures_of, render_reports
 from .sandbox import Limits, Options
 from .stats import AtomTable
-from .subject import Subject, dataset_of as _dataset, summarise as _summary
+from .subject import Sealed, Subject, dataset_of as _dataset, summarise as _summary
 from .supersession import check_supersedes, in_force_successor
 from .verdict import Measured, PolicyClock, judge, overall_verdict, policy_clock
 
 if TYPE_CHECKING:
     from .evidence.sync import Pending
 
-__all__ = ["Evaluation", "Outcome", "VERDICT_COLUMNS", "evaluate", "judge_all", "measure_and_judge"]
+__all__ = ["Evaluation", "Outcome", "Sealed", "VERDICT_COLUMNS", "evaluate", "judge_all", "measure_and_judge"]
 
 VERDICT_COLUMNS = ["requirement", "title", "metric", "family", "group", "status", "blocking", "rule",
                    "operator", "threshold", "compared", "reason"]
@@ -119,8 +119,9 @@ def _predictions(plan: Plan, model: Any, predictions: str | Path | None,
 
 
 def _local(loaded: LoadedProfile, model: Any, predictions: PredictionsInput | None, split: str | None,
-           say: Progress, options: Options, scratch: Path) -> tuple[AtomTable, Subject, Predictions, "pd.DataFrame | Path"]:
-    plan = make_plan(loaded, split=split)
+           say: Progress, options: Options, scratch: Path,
+           sealed: Sealed | None) -> tuple[AtomTable, Subject, Predictions, "pd.DataFrame | Path"]:
+    plan = make_plan(loaded, split=split, benchmark=None if sealed is None else sealed.benchmark)
     bench = plan.benchmark
     say(f"benchmark {bench.id}: {len(bench.frame):,} rows ({plan.split} split), hash verified")
     payload: pd.DataFrame | Path
@@ -130,6 +131,8 @@ def _local(loaded: LoadedProfile, model: Any, predictions: PredictionsInput | No
         sandbox, log = None, NO_MODEL_LOG
     else:
         preds, sandbox, log = _predictions(plan, model, predictions, options)  # type: ignore[arg-type]
+        if sealed is not None:
+            preds = replace(preds, source=sealed.source)
         payload = preds.frame()
     validate_scores(preds.score, plan.profile, preds.source.get("uri", "predictions"))
     say(f"predictions from {preds.source['kind']}: {len(preds.ids):,} rows")
@@ -201,6 +204,7 @@ def evaluate(
     trust_model: bool = False,
     trusted_types: Sequence[str] = (),
     nested: bool = True,
+    sealed: Sealed | None = None,
 ) -> "Evaluation":
     """Evaluate a model (or declared predictions) against a sector profile.
 
@@ -229,11 +233,15 @@ def evaluate(
     the evaluation is logged as a nested run of it (tag ``mlflow.parentRunId``, in that
     run's experiment; ``oversight sync`` keeps the nesting); with ``nested=False`` an
     evaluation that would log inside an active run is refused before any work starts.
+    ``sealed``: a lab's assessment of a submission (``harness.conformity.assess``), judged on
+    the sealed part.
     """
     reporter = as_reporter(progress)
     say = reporter.note if reporter is not None else (lambda _msg: None)
     if (model is None) == (predictions is None):
         raise InputError("give exactly one of a model (--model) or a predictions file (--predictions)")
+    if sealed is not None and (engine != "local" or predictions is None):
+        raise InputError("an assessment judges a submission's predictions with engine 'local'")
     if engine != "local" and predictions is not None:
         raise InputError(f"engine '{engine}' runs a model chunk by chunk; declared predictions are evaluated "
                          "with engine 'local'")
@@ -253,7 +261,8 @@ def evaluate(
     with reporting(reporter), _workspace(out_dir, writes=out is not None or tracking) as scratch:
         payload: pd.DataFrame | Path
         if engine == "local":
-            table, subject, preds, payload = _local(loaded, model, predictions, split, say, options, scratch)
+            table, subject, preds, payload = _local(loaded, model, predictions, split, say, options, scratch,
+                                                    sealed)
         else:
             table, subject, payload = _streamed(loaded, model, split, engine=engine, chunk_rows=chunk_rows,
                                                 scheduler=scheduler, scratch=scratch, say=say,
@@ -265,11 +274,13 @@ def evaluate(
         outcome = judge_table(loaded.profile, table)
         clock = policy_clock(loaded.profile, as_of, superseded_by=successor)
         summary = _summary(loaded, subject, outcome, clock)
+        if sealed is not None:
+            summary["assessment"] = sealed.record
         bundle, pending = None, None
         if out is not None or tracking:
             bundle, pending = _evidence(loaded, subject, payload, outcome, summary, out_dir,
                                         tracking_uri=tracking_uri if tracking else None, tracking=tracking,
-                                        signer=signer, parent=parent)
+                                        signer=signer, parent=parent, sealed=sealed)
             summary = {**summary, "manifest_sha256": bundle.manifest_sha256}
             say(f"evidence bundle written: {bundle.path}")
     run_id, error = None, None
@@ -302,14 +313,16 @@ def _caller_run(nested: bool) -> dict[str, str] | None:
 
 def _evidence(loaded: LoadedProfile, subject: Subject, payload: pd.DataFrame | Path, outcome: "Outcome",
               summary: dict[str, Any], out_dir: Path, *, tracking_uri: str | None,
-              tracking: bool, signer: Any, parent: dict[str, str] | None) -> tuple[Bundle, "Pending | None"]:
+              tracking: bool, signer: Any, parent: dict[str, str] | None,
+              sealed: Sealed | None = None) -> tuple[Bundle, "Pending | None"]:
     """The bundle under a fresh name; when tracking, its pending marker is written first."""
     name = bundle_name(loaded.profile.id, str(loaded.profile.version), summary["created_at"],
                        summary["model"]["fingerprint"])
     pending = _pending(out_dir, name, subject, tracking_uri) if tracking else None
     if pending is not None and parent is not None:
         pending.record["parent"] = parent  # kept if logging fails, so ``oversight sync`` nests the run too
-    return _write(loaded, subject, payload, outcome, summary, out_dir, name, pending, signer=signer), pending
+    return _write(loaded, subject, payload, outcome, summary, out_dir, name, pending, signer=signer,
+                  sealed=sealed), pending
 
 
 def _pending(out_dir: Path, name: str, subject: Subject, tracking_uri: str | None) -> "Pending":
@@ -384,20 +397,23 @@ def judge_all(profile: Profile, measurements: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
 
 
-def _found(loaded: LoadedProfile) -> dict[str, str]:
+def _found(loaded: LoadedProfile, sealed: Sealed | None) -> dict[str, str]:
     """Where the benchmark was found on this machine (the SHA-256 above says what it was)."""
+    if sealed is not None:
+        return {"where": "the lab's sealed part", "folder": sealed.benchmark.name}
     folder, where = locate_benchmark(loaded)
     return {"where": where, "folder": str(folder)}
 
 
 def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | Path, outcome: Outcome,
-           summary: dict[str, Any], out: Path, name: str, pending: "Pending | None", *, signer: Any) -> Bundle:
+           summary: dict[str, Any], out: Path, name: str, pending: "Pending | None", *, signer: Any,
+           sealed: Sealed | None) -> Bundle:
     inputs = {
         "profile": {**summary["profile"], "path": str(loaded.path or "")},
         "benchmark": {**summary["benchmark"],
                       "files": [{"path": f"{path.parent.name}/{path.name}", "sha256": sha}
                                 for path, sha in subject.files],
-                      "found": _found(loaded)},
+                      "found": _found(loaded, sealed)},
         "model": summary["model"],
     }
     m, v = outcome.measurements, outcome.verdicts
@@ -407,6 +423,7 @@ def _write(loaded: LoadedProfile, subject: Subject, predictions: pd.DataFrame | 
             verdicts=v, summary=summary, inputs=inputs,
             render=lambda: render_reports(summary, m, v, figures=figures_of(loaded.profile, outcome.table)),
             tracking=pending is not None, signer=signer, model_log=subject.model_log,
+            extra_files=None if sealed is None else sealed.files,
         )
     except BaseException:
         if pending is not None:

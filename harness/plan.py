@@ -46,15 +46,19 @@ class Plan:
         return self.loaded.profile
 
 
-def make_plan(loaded: LoadedProfile, *, split: str | None = None) -> Plan:
+def make_plan(loaded: LoadedProfile, *, split: str | None = None, benchmark: Path | None = None) -> Plan:
+    """The checked plan; ``benchmark`` is a folder to judge instead of the profile's (a lab's sealed part)."""
     profile = loaded.profile
-    folder, _where = locate_benchmark(loaded)
+    folder = benchmark if benchmark is not None else locate_benchmark(loaded)[0]
     full = load_benchmark(folder, expected_id=profile.benchmark.id)
-    check_pinned(profile, full.sha256)
+    sealed = full.card.sealed
+    check_pinned(profile, full.sha256 if sealed is None else sealed.from_sha256)
     check_columns(loaded, full.card, list(full.frame.columns))
     chosen = split or profile.benchmark.split
     if chosen not in ("test", "development", "all"):
         raise ProfileError(f"split '{chosen}': expected one of test, development, all")
+    if sealed is not None:
+        _check_part(full, sealed.part, chosen)
     bench = full.subset(chosen)
     frame = bench.frame.copy()
     add_derived(profile, frame)
@@ -109,6 +113,19 @@ def _check_group_counts(loaded: LoadedProfile, frame: pd.DataFrame) -> None:
                           f"{MAX_GROUPS:,} (choose coarser columns or bands)"))
     if found:
         raise _problems(loaded, found)
+
+
+def _check_part(full: Benchmark, part: str, chosen: str) -> None:
+    """A sealed benchmark's public part has no test labels, its sealed part no development rows."""
+    where = f"benchmark {full.id} at {full.root}"
+    if part == "public" and chosen != "development":
+        raise BenchmarkError(f"{where} is the public release of a sealed benchmark: it holds the development split "
+                             f"with labels and the test split's inputs only, so it cannot judge the {chosen!r} "
+                             "split; the test labels are in the sealed part, which a lab judges with `oversight "
+                             "assess SUBMISSION --sealed DIR` (or run --split development)")
+    if part == "sealed" and chosen != "test":
+        raise BenchmarkError(f"{where} is the sealed part of a benchmark: it holds the test split only, so it "
+                             f"cannot judge the {chosen!r} split; the development split is in the public release")
 
 
 def check_pinned(profile: Profile, found: str) -> None:

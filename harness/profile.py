@@ -288,6 +288,13 @@ class ModelInputs(_Frozen):
     allow_sensitive: list[str] = []
 
 
+class Assessment(_Frozen):
+    """A cap a lab's ledger enforces per vendor key: at most ``max_submissions`` assessed in ``per_days`` days."""
+
+    max_submissions: StrictInt = Field(ge=1)
+    per_days: StrictInt = Field(ge=1, le=3660)
+
+
 class Profile(_Frozen):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     version: StrictInt | StrictStr
@@ -313,6 +320,7 @@ class Profile(_Frozen):
     # points scale, a raw margin). Calibration metrics need probabilities; AUROC does not.
     score: Literal["probability", "rank"] = "probability"
     notes: str = ""
+    assessment: Assessment | None = None  # third-party assessment (``oversight assess``): the submission cap
 
     def requirement(self, rid: str) -> Requirement:
         return next(r for r in self.requirements if r.id == rid)
@@ -411,6 +419,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "derived": DerivedColumn,
     "model_inputs": ModelInputs,
     "supersedes": ProfileVersion,
+    "assessment": Assessment,
 }
 
 

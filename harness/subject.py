@@ -18,7 +18,18 @@ from .verdict import PolicyClock
 if TYPE_CHECKING:
     from .evaluation import Outcome
 
-__all__ = ["DatasetRef", "Subject", "conformance", "dataset_of", "summarise"]
+__all__ = ["DatasetRef", "Sealed", "Subject", "conformance", "dataset_of", "summarise"]
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What a lab's assessment changes in a run: the benchmark is the sealed part, the predictions come from
+    a signed submission (``source``), the summary gains ``record`` as "assessment", the bundle keeps ``files``."""
+
+    benchmark: Path
+    source: dict[str, str]
+    record: dict[str, Any]
+    files: dict[str, bytes]
 
 
 @dataclass(frozen=True)

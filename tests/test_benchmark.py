@@ -307,7 +307,7 @@ def test_several_card_problems_are_reported_together_with_lines(resume_copy: Pat
         f"  {card}:4: task: input should be 'binary_classification' or 'regression'; found 'ranking'",
         f"  {card}:5: colour: unknown key 'colour'; did you mean 'cluster'? valid choices: id, "
         "version, title, task, description, files, id_column, label, features, sensitive, "
-        "slices, weight, cluster, dropped, split, source, citation, licence, labels",
+        "slices, weight, cluster, dropped, split, source, citation, licence, labels, sealed",
     ]
 
 

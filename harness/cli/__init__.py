@@ -12,6 +12,7 @@ import click
 from .audit import verify
 from .benchmarks import benchmark
 from .compare import compare, diff
+from .conformity import assess, seal, submit
 from .keys import keys
 from .ledger import ledger
 from .planning import plan
@@ -29,5 +30,6 @@ def main() -> None:
 
 
 profile.add_command(plan)
-for command in (run, demo, sync, profile, benchmark, verify, keys, ledger, compare, diff):
+benchmark.add_command(seal)
+for command in (run, demo, sync, profile, benchmark, verify, keys, ledger, compare, diff, submit, assess):
     main.add_command(command)

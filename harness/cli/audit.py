@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -29,11 +30,15 @@ _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
               help="Trusted Ed25519 public key (.pub) or a folder of them; repeatable. The bundle must be "
               "signed by one.")
 @click.option("--model", help="Re-run this model on the benchmark and compare with the stored predictions.")
+@click.option("--ledger", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An assessment bundle: the lab's published ledger, which must be intact and record it.")
+@click.option("--sealed", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="An assessment bundle: the sealed test labels, to recompute the measurements on.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @_guard
 def verify(target: str, tracking_uri: str | None, no_tracking: bool, published: str | None,
            profile_dirs: tuple[Path, ...], benchmark_dirs: tuple[Path, ...], public_keys: tuple[Path, ...],
-           model: str | None, as_json: bool) -> int:
+           model: str | None, ledger: Path | None, sealed: Path | None, as_json: bool) -> int:
     """Re-verify an evidence bundle (a folder) or an MLflow run (its id).
 
     Exit 0 only when verified; 1 when something differs or the expected MLflow run is
@@ -44,14 +49,14 @@ def verify(target: str, tracking_uri: str | None, no_tracking: bool, published: 
     if tracking_uri and no_tracking:
         raise click.UsageError("--tracking-uri and --no-tracking exclude each other")
     with search(benchmarks=benchmark_dirs, profiles=profile_dirs):
-        return _verify(target, tracking_uri, no_tracking, published, public_keys, model, as_json)
+        options = {"profile": published, "public_keys": public_keys, "model": model, "ledger": ledger,
+                   "sealed": sealed}
+        return _verify(target, tracking_uri, no_tracking, options, as_json)
 
 
-def _verify(target: str, tracking_uri: str | None, no_tracking: bool, published: str | None,
-            public_keys: tuple[Path, ...], model: str | None, as_json: bool) -> int:
+def _verify(target: str, tracking_uri: str | None, no_tracking: bool, options: dict[str, Any], as_json: bool) -> int:
     from ..evidence.verify import verify_bundle, verify_run
 
-    options = {"profile": published, "public_keys": public_keys, "model": model}
     path = Path(target)
     if not path.exists() and _RUN_ID.match(target):
         if no_tracking:

@@ -1,1 +1,1 @@
-"""Third-party conformity assessment: sealed labels, vendor submissions, lab verdicts, the ledger."""
+"""Third-party conformity assessment: sealed labels, signed submissions, lab-signed verdicts, the ledger."""

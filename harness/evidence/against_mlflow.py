@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import TrackingError
-from .bundle import BUNDLE_FILES, MANIFEST, sha256_file
+from .bundle import BUNDLE_FILES, MANIFEST, OPTIONAL_FILES, sha256_file
 from .findings import Findings
 from .signing import SIGNATURE
 
@@ -118,7 +118,8 @@ def _compare(what: str, logged: dict[str, Any], want: dict[str, Any], found: Fin
 
 def _compare_artifacts(bundle: Path, record: Any, found: Findings) -> None:
     where = f"MLflow run {record.run_id}"
-    names = [*BUNDLE_FILES, MANIFEST] + ([SIGNATURE] if (bundle / SIGNATURE).is_file() else [])
+    optional = [n for n in (SIGNATURE, *OPTIONAL_FILES) if (bundle / n).is_file()]
+    names = [*BUNDLE_FILES, MANIFEST, *optional]
     for name in names:
         if name not in record.artifacts:
             found.problems.append(f"{where}: artifact evidence/{name} is missing")

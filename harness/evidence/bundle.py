@@ -30,13 +30,17 @@ from ..progress import Stage, stage
 from .naming import OWNER_FILE, make_partial
 from .signing import SIGNATURE, Signer, sign_manifest
 
-__all__ = ["BUNDLE_FILES", "MANIFEST", "Bundle", "check_hashes", "environment", "read_manifest", "sha256_file", "write_bundle"]
+__all__ = ["BUNDLE_FILES", "MANIFEST", "OPTIONAL_FILES", "Bundle", "check_hashes", "environment", "read_manifest",
+           "sha256_file", "write_bundle"]
 
 MANIFEST = "manifest.json"
 BUNDLE_FILES = (
     "profile.yaml", "predictions.parquet", "measurements.csv", "measurements.json",
     "verdicts.csv", "verdicts.json", "summary.json", "report.html", "report.md", "model.log",
 )
+# Files a bundle holds only for some runs, each listed in the manifest when present: a lab's
+# assessment keeps the vendor's signed submission byte for byte.
+OPTIONAL_FILES = ("submission.json",)
 _PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "fairlearn", "mlflow", "pydantic", "pyyaml", "skops")
 
 
@@ -98,13 +102,18 @@ def write_bundle(
     tracking: bool = False,
     signer: Signer | None = None,
     model_log: str = "",
+    extra_files: dict[str, bytes] | None = None,
 ) -> Bundle:
     """Write a complete bundle to ``out_dir/name``; ``render`` returns (html, markdown).
 
     ``tracking`` records whether an MLflow run is expected, so verify knows to look for
     one; ``signer`` signs the manifest into ``signature.json`` before the bundle appears;
-    ``model_log`` is what the model process printed (its stdout and stderr).
+    ``model_log`` is what the model process printed (its stdout and stderr); ``extra_files``
+    are files of ``OPTIONAL_FILES`` to keep byte for byte.
     """
+    extra = dict(extra_files or {})
+    if unknown := sorted(set(extra) - set(OPTIONAL_FILES)):
+        raise EvidenceError(f"{out_dir / name}: {unknown} are not optional bundle files ({', '.join(OPTIONAL_FILES)})")
     final = out_dir / name
     if final.exists():
         raise EvidenceError(f"{final}: a bundle of that name already exists; choose another --out")
@@ -116,6 +125,8 @@ def write_bundle(
         with stage("writing the evidence bundle", total=len(BUNDLE_FILES), unit="files") as tick:
             _write_files(tmp, profile_text, predictions, measurements, verdicts, summary, render, tick)
             (tmp / "model.log").write_text(model_log, encoding="utf-8")
+            for extra_name, data in extra.items():
+                (tmp / extra_name).write_bytes(data)
             tick.advance()
         manifest = {
             "bundle": name,  # two runs alike to the second still leave two distinct bundles
@@ -127,7 +138,7 @@ def write_bundle(
             "environment": environment(),
             "predictions": _origin(inputs.get("model", {})),
             "tracking": {"requested": tracking},
-            "files": {f: sha256_file(tmp / f) for f in BUNDLE_FILES},
+            "files": {f: sha256_file(tmp / f) for f in (*BUNDLE_FILES, *sorted(extra))},
         }
         (tmp / MANIFEST).write_text(_json(manifest), encoding="utf-8")
         digest = sha256_file(tmp / MANIFEST)
@@ -196,17 +207,18 @@ def check_hashes(bundle: Path, manifest: dict[str, Any]) -> list[str]:
     for name in BUNDLE_FILES:
         if name not in listed:
             problems.append(f"{MANIFEST}: does not list {name}, a required bundle file")
+    optional = [name for name in OPTIONAL_FILES if name in listed]
     for name in listed:
-        if name not in BUNDLE_FILES:
+        if name not in BUNDLE_FILES and name not in optional:
             problems.append(f"{MANIFEST}: lists {name}, which is not a bundle file of oversight-harness "
                             f"{__version__} (expected {', '.join(BUNDLE_FILES)})")
-    for name in BUNDLE_FILES:
+    for name in (*BUNDLE_FILES, *optional):
         path = Path(bundle) / name
         if not path.is_file():
-            problems.append(f"{name}: a required bundle file is missing")
+            problems.append(f"{name}: {'a required' if name in BUNDLE_FILES else 'a listed'} bundle file is missing")
         elif name in listed and (found := sha256_file(path)) != listed[name]:
             problems.append(f"{name}: SHA-256 {found} differs from the manifest's {listed[name]}")
-    allowed = {*BUNDLE_FILES, MANIFEST, SIGNATURE}
+    allowed = {*BUNDLE_FILES, *optional, MANIFEST, SIGNATURE}
     for name in sorted({p.name for p in Path(bundle).iterdir()} - allowed):
         problems.append(f"{name}: present in the bundle but not a bundle file")
     return problems

@@ -64,8 +64,12 @@ def _where_it_was(inputs: dict[str, Any]) -> str:
             f"name its parent folder with --benchmarks or OVERSIGHT_BENCHMARKS)")
 
 
-def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomputed | None:
-    """Rebuild every derived file and name each difference; None when the inputs themselves fail."""
+def recompute(bundle: Path, manifest: dict[str, Any], found: Findings, *,
+              benchmark: Path | None = None) -> Recomputed | None:
+    """Rebuild every derived file and name each difference; None when the inputs themselves fail.
+
+    ``benchmark``: the folder to judge on instead of the profile's (a lab's sealed part).
+    """
     from ..evaluation import Subject, _summary, measure_and_judge
     from ..report import figures_of, render_reports
     from ..supersession import recorded_successor
@@ -74,7 +78,7 @@ def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomp
     inputs = manifest.get("inputs", {})
     try:
         loaded = _loaded(bundle)
-        plan = make_plan(loaded, split=inputs["benchmark"]["split"])
+        plan = make_plan(loaded, split=inputs["benchmark"]["split"], benchmark=benchmark)
     except HarnessError as exc:
         found.problems.append(f"profile.yaml or benchmark: {exc}{_where_it_was(inputs)}")
         return None
@@ -95,6 +99,8 @@ def recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomp
     clock = policy_clock(loaded.profile, dt.date.fromisoformat(str(manifest.get("as_of"))),
                          superseded_by=recorded_successor(stored_summary))  # the catalogue of the run, as recorded
     summary = {**_summary(loaded, subject, outcome, clock), "created_at": manifest.get("created_at")}
+    if "assessment" in stored_summary:  # covered by the lab's signature, checked against the submission
+        summary["assessment"] = stored_summary["assessment"]
     m, v = outcome.measurements, outcome.verdicts
     _compare_inputs(manifest, summary, loaded, bench.files(), found)
     _compare_tables(bundle, "measurements", m, found)

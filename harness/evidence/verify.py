@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import EvidenceError, HarnessError, InputError
-from .bundle import BUNDLE_FILES, check_hashes, read_manifest, sha256_file
+from .bundle import BUNDLE_FILES, OPTIONAL_FILES, check_hashes, read_manifest, sha256_file
 from .checks import Recomputed, recompute
 from .findings import Findings, VerifyResult
 from .signing import SIGNATURE, check_signature, load_public_keys, read_signature
@@ -31,13 +31,16 @@ __all__ = ["VerifyResult", "published_profile", "verify_bundle", "verify_run"]
 
 def verify_bundle(bundle: Path, *, tracking: bool = True, tracking_uri: str | None = None,
                   profile: str | Path | None = None, public_keys: tuple[Path, ...] = (),
-                  model: Any = None, run_id: str | None = None) -> VerifyResult:
+                  model: Any = None, run_id: str | None = None, ledger: Path | None = None,
+                  sealed: Path | None = None) -> VerifyResult:
     """Verify a bundle folder; ``tracking=False`` skips MLflow explicitly.
 
     ``profile``: the published profile (a path, or an id among the shipped profiles) the
     bundle's must equal byte for byte. ``public_keys``: trusted ``.pub`` files or folders; when
     given, the bundle must be signed by one of them. ``model``: re-run it on the benchmark and
-    compare with the stored predictions.
+    compare with the stored predictions. An assessment bundle (a lab's, holding the vendor's
+    submission) is checked as ``harness.conformity.audit`` says: against the ``ledger`` file
+    when given, and recomputed only on the ``sealed`` part, since its labels are the lab's.
     """
     bundle = Path(bundle)
     manifest = read_manifest(bundle)
@@ -48,14 +51,16 @@ def verify_bundle(bundle: Path, *, tracking: bool = True, tracking_uri: str | No
     found.checks.append(f"manifest.json: SHA-256 {digest}")
     hash_problems = check_hashes(bundle, manifest)
     found.problems += hash_problems
-    found.checks.append(f"hashes: {len(BUNDLE_FILES)} bundle files checked against the manifest and the file "
+    listed = len(BUNDLE_FILES) + sum(name in _listed(manifest) for name in OPTIONAL_FILES)
+    found.checks.append(f"hashes: {listed} bundle files checked against the manifest and the file "
                         "list of this harness version")
     _signature(bundle, digest, trusted, found)
     recomputed = None
+    judge_on = _assessment(bundle, manifest, digest, trusted, ledger, sealed, found)
     if hash_problems:
         found.checks.append("recomputation: not done, the files do not match the manifest")
-    else:
-        recomputed = _recompute(bundle, manifest, found)
+    elif judge_on is not False:
+        recomputed = _recompute(bundle, manifest, found, judge_on)
     if published is not None:
         _against_published(bundle, published, found)
     else:
@@ -78,9 +83,35 @@ def verify_run(run_id: str, *, tracking_uri: str | None = None, **options: Any) 
                         result.unreachable)
 
 
-def _recompute(bundle: Path, manifest: dict[str, Any], found: Findings) -> Recomputed | None:
+def _listed(manifest: dict[str, Any]) -> dict[str, Any]:
+    files = manifest.get("files")
+    return files if isinstance(files, dict) else {}
+
+
+def _assessment(bundle: Path, manifest: dict[str, Any], digest: str, trusted: dict[str, Path] | None,
+                ledger: Path | None, sealed: Path | None, found: Findings) -> Path | None | bool:
+    """For an assessment bundle: its checks, and the sealed folder to recompute on (False: do not recompute)."""
+    from ..conformity.submission import SUBMISSION_FILE
+
+    if SUBMISSION_FILE not in _listed(manifest):
+        if ledger is not None or sealed is not None:
+            raise InputError(f"{bundle}: not an assessment bundle (no {SUBMISSION_FILE}); --ledger and --sealed "
+                             "apply to bundles of `oversight assess`")
+        return None
+    from ..conformity.audit import check_assessment, check_sealed
+
+    sub = check_assessment(bundle, manifest, digest, trusted, ledger=ledger, found=found)
+    if sealed is None:
+        found.skipped.append("measurements: not recomputed, the test labels are sealed with the lab; the lab's "
+                             "signature covers them (give --sealed DIR to recompute)")
+        return False
+    return sealed if sub is not None and check_sealed(sealed, sub, found) else False
+
+
+def _recompute(bundle: Path, manifest: dict[str, Any], found: Findings,
+               benchmark: Path | None = None) -> Recomputed | None:
     try:
-        return recompute(bundle, manifest, found)
+        return recompute(bundle, manifest, found, benchmark=benchmark)
     except (HarnessError, OSError, ValueError, KeyError) as exc:
         found.problems.append(f"recomputation failed: {type(exc).__name__}: {exc}")
         return None

@@ -52,7 +52,23 @@ def provenance(summary: Mapping[str, Any]) -> tuple[ProvenanceSection, ...]:
             ("Harness version", summary.get("harness_version")),
             ("Evidence manifest", MANIFEST_NOTE),
         ]),
+        *_assessment(summary.get("assessment")),
     )
+
+
+def _assessment(record: Mapping[str, Any] | None) -> tuple[ProvenanceSection, ...]:
+    """A lab's assessment of a signed submission: both parties' keys and what was committed to."""
+    if not record:
+        return ()
+    model = record.get("model", {})
+    return (_section("Third-party assessment", [
+        ("Vendor", record.get("vendor")), ("Vendor key", record.get("vendor_key")),
+        ("Submitted at", record.get("submitted_at")), ("Submission SHA-256", record.get("submission_sha256")),
+        ("Model fingerprint", model.get("fingerprint")),
+        ("Testing lab", record.get("lab")), ("Lab key", record.get("lab_key")),
+        ("Sealed from benchmark", record.get("sealed_from")), ("Label commitment", record.get("commitment")),
+    ], hashes={"Vendor key", "Submission SHA-256", "Model fingerprint", "Lab key", "Sealed from benchmark",
+               "Label commitment"}),)
 
 
 def _isolation_text(model: Mapping[str, Any]) -> str | None:
