@@ -308,7 +308,7 @@ def test_a_public_release_cannot_judge_its_test_split(flow: dict, tmp_path: Path
     profile = tmp_path / "hiring.yaml"
     profile.write_text(HIRING.read_text().replace("  id: resume-audit-2004\n",
                                                   f"  id: resume-audit-2004\n  path: {flow['root'] / 'public'}\n"))
-    res = cli("run", "--profile", profile, "--predictions", flow["root"] / "b.csv", "--no-tracking")
+    res = cli("run", "--profile", profile, "--predictions", flow["root"] / "b.csv", "--no-tracking", "--quiet")
     assert res.exit_code == 2
     assert res.stderr == (f"error: benchmark resume-audit-2004 at {flow['root'] / 'public'} is the public release of "
                           "a sealed benchmark: it holds the development split with labels and the test split's "
