@@ -485,3 +485,12 @@ def test_missing_measurements_with_mlflow_is_named_not_a_crash(lab, bundle, stor
     assert problems[1].startswith(f"MLflow run {_run_id(lab)}: tags, params and metrics not compared, the bundle's "
                                   "summary, measurements or verdicts are unreadable (FileNotFoundError: ")
     assert len(problems) == 2
+
+
+def test_a_bundle_made_by_another_harness_version_is_not_verified_by_this_one(unsigned):
+    from harness import __version__
+
+    _edit(unsigned / "manifest.json", f'"harness_version": "{__version__}"', '"harness_version": "0.1.0"')
+    problems = _offline(unsigned)
+    assert problems[0] == (f"manifest.json: made by oversight-harness 0.1.0, verified by {__version__}; verify it "
+                           "with the version that made it (pip install oversight-harness==0.1.0)")

@@ -49,6 +49,7 @@ def verify_bundle(bundle: Path, *, tracking: bool = True, tracking_uri: str | No
     found = Findings()
     digest = sha256_file(bundle / "manifest.json")
     found.checks.append(f"manifest.json: SHA-256 {digest}")
+    _version(manifest, found)
     hash_problems = check_hashes(bundle, manifest)
     found.problems += hash_problems
     listed = len(BUNDLE_FILES) + sum(name in _listed(manifest) for name in OPTIONAL_FILES)
@@ -68,6 +69,16 @@ def verify_bundle(bundle: Path, *, tracking: bool = True, tracking_uri: str | No
     _model(manifest, recomputed, model, found)
     _tracking(bundle, manifest, digest, found, tracking=tracking, tracking_uri=tracking_uri, run_id=run_id)
     return VerifyResult.of(str(bundle), found)
+
+
+def _version(manifest: dict[str, Any], found: Findings) -> None:
+    """A bundle is verified by the harness version that made it: another version renders and names differently."""
+    from .. import __version__
+
+    made_by = manifest.get("harness_version")
+    if made_by != __version__:
+        found.problems.append(f"manifest.json: made by oversight-harness {made_by}, verified by {__version__}; "
+                              f"verify it with the version that made it (pip install oversight-harness=={made_by})")
 
 
 def verify_run(run_id: str, *, tracking_uri: str | None = None, **options: Any) -> VerifyResult:
