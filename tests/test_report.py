@@ -287,3 +287,20 @@ def test_the_banner_says_how_the_blocking_requirements_came_out(blocking: bool, 
 def test_the_default_banner_counts_the_one_blocking_requirement(html: str, markdown: str) -> None:
     assert '<p class="verdict-why">Of 1 blocking requirement: 1 failed.</p>' in html
     assert "**Overall verdict: NOT COMPLIANT**\n\nOf 1 blocking requirement: 1 failed.\n" in markdown
+
+
+def test_both_reports_name_the_mlflow_metrics_as_the_run_logs_them(html: str, markdown: str) -> None:
+    from harness.evidence.metric_names import parse_metric_key
+    from harness.evidence.tracking import _metrics
+
+    logged = set(_metrics(_measurements()))
+    section = html.split("MLflow metric names")[1]
+    names = re.findall(r"<th scope=\"row\">(HIR-[A-Z]+) · ([^<]+)</th><td>([^<]+)</td>", section)
+    assert [(req, group) for req, group, _ in names] == [
+        ("HIR-IR", "m × white"), ("HIR-IR", "f × black"), ("HIR-IR", "f × white"), ("HIR-IR", "f × other"),
+        ("HIR-IR", "m × other")]
+    for req, group, key in names:
+        assert parse_metric_key(key) == (req, "impact_ratio", group, "value")
+        assert key in logged or group == "f × other"  # that group has no value, so the run logs none
+    assert "| HIR-IR · f × black | HIR-IR.impact_ratio/f_x_black |" in markdown
+    assert "detail/&lt;requirement&gt;.&lt;metric&gt;.&lt;group&gt;.ci_low, .ci_high and .n" in section

@@ -23,7 +23,9 @@ class ProvenanceSection:
     hashes: frozenset[str] = frozenset()
 
 
-def provenance(summary: Mapping[str, Any]) -> tuple[ProvenanceSection, ...]:
+def provenance(summary: Mapping[str, Any],
+               measured: Sequence[tuple[str, str, str]] = ()) -> tuple[ProvenanceSection, ...]:
+    """The provenance sections; ``measured`` (requirement, metric, group) names the MLflow metrics."""
     profile = summary.get("profile", {})
     benchmark = summary.get("benchmark", {})
     model = summary.get("model", {})
@@ -53,7 +55,26 @@ def provenance(summary: Mapping[str, Any]) -> tuple[ProvenanceSection, ...]:
             ("Evidence manifest", MANIFEST_NOTE),
         ]),
         *_assessment(summary.get("assessment")),
+        *_mlflow_names(measured),
     )
+
+
+def _mlflow_names(measured: Sequence[tuple[str, str, str]]) -> tuple[ProvenanceSection, ...]:
+    """How the run's MLflow metrics are named: the pattern, and every group whose name had to be escaped."""
+    from harness.evidence.metric_names import escape_group, metric_key
+
+    if not measured:
+        return ()
+    items: list[tuple[str, object]] = [
+        ("Value", "<requirement>.<metric>/<group>"),
+        ("Interval and size", "detail/<requirement>.<metric>.<group>.ci_low, .ci_high and .n"),
+        ("Escaping", "_ becomes __, × becomes _x_, + becomes _plus_, . becomes _dot_, / becomes _slash_, "
+                     "other symbols _u<hex>_ (reversible)"),
+    ]
+    for requirement, metric, group in dict.fromkeys(measured):
+        if escape_group(group) != group:
+            items.append((f"{requirement} · {group}", metric_key(requirement, metric, group, "value")))
+    return (_section("MLflow metric names", items),)
 
 
 def _assessment(record: Mapping[str, Any] | None) -> tuple[ProvenanceSection, ...]:

@@ -179,6 +179,14 @@ class ReportView:
         return f"Of {len(blocking)} blocking {noun}: {', '.join(parts)}."
 
 
+def _measured(measurements: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(requirement, metric, group) of every measurement, in the table's order."""
+    if measurements.empty or not {"requirement", "metric", "group"} <= set(measurements.columns):
+        return []
+    cols = measurements[["requirement", "metric", "group"]].astype(str)
+    return list(cols.itertuples(index=False, name=None))
+
+
 def build_view(
     summary: Mapping[str, Any], measurements: pd.DataFrame, verdicts: pd.DataFrame
 ) -> ReportView:
@@ -201,7 +209,7 @@ def build_view(
         ci_label=_ci_label(summary.get("confidence")),
         requirements=_requirements(summary, measurements, verdicts),
         data_notes=_data_notes(summary.get("counts", {})),
-        provenance=provenance(summary),
+        provenance=provenance(summary, _measured(measurements)),
         legal_basis=tuple(str(x) for x in profile.get("legal_basis", [])),
         harness_version=str(summary.get("harness_version", "")),
         created_at=str(summary.get("created_at", "")),
