@@ -82,7 +82,7 @@ def _searched(kind: Kind) -> str:
 
 
 def _unique(what: str, name: str, hits: list[Entry], error: type[InputError]) -> Entry:
-    places = sorted({(h.path.resolve(), h.where) for h in hits})
+    places = list(dict.fromkeys((h.path.resolve(), h.where) for h in hits))  # in search order
     if len(places) > 1:
         listed = "; ".join(f"{path} ({where})" for path, where in places)
         raise error(f"{what} {name!r} is found in {len(places)} places: {listed}; keep one, or name the file")
