@@ -75,20 +75,10 @@ def _all_runs(client: Any, experiment_ids: list[str], *, deleted: bool) -> list[
 
 
 def _experiment(client: Any, profile_id: str) -> str:
-    """The experiment's id, created if needed; another process may create it at the same moment."""
-    from mlflow.exceptions import MlflowException
+    """The ledger's experiment for this profile, created if needed (as evaluation runs' experiments are)."""
+    from ..evidence.tracking import _experiment as experiment_named
 
-    name = EXPERIMENT_PREFIX + profile_id
-    found = client.get_experiment_by_name(name)
-    if found is not None:
-        return found.experiment_id
-    try:
-        return client.create_experiment(name)
-    except MlflowException:
-        found = client.get_experiment_by_name(name)
-        if found is None:
-            raise
-        return found.experiment_id
+    return experiment_named(client, EXPERIMENT_PREFIX + profile_id)
 
 
 def _mirror(client: Any, entries: list[LedgerEntry]) -> MirrorResult:
