@@ -6,11 +6,19 @@ import functools
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Any, Callable
 
 import click
 
 from ..errors import HarnessError
+
+PROFILE_DIRS = click.option(
+    "--profiles", "profile_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of profiles to search by id, before OVERSIGHT_PROFILES and the defaults (repeatable).")
+BENCHMARK_DIRS = click.option(
+    "--benchmarks", "benchmark_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of benchmark folders to search by id, before OVERSIGHT_BENCHMARKS and the defaults (repeatable).")
 
 EXIT = {"compliant": 0, "non_compliant": 1, "inconclusive": 4}
 

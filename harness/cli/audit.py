@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ._common import _guard
+from ._common import BENCHMARK_DIRS, PROFILE_DIRS, _guard
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -21,11 +21,8 @@ _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 @click.option("--no-tracking", is_flag=True, help="Do not compare with MLflow (said so in the result).")
 @click.option("--profile", "published", help="Published profile (a YAML file, or a profile id, ID@VERSION, found "
               "as `oversight run --profile` finds it) the bundle's profile must equal byte for byte.")
-@click.option("--profiles", "profile_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A folder of profiles to search by id, before OVERSIGHT_PROFILES and the defaults (repeatable).")
-@click.option("--benchmarks", "benchmark_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A folder of benchmark folders to search by id, before OVERSIGHT_BENCHMARKS and the defaults "
-                   "(repeatable).")
+@PROFILE_DIRS
+@BENCHMARK_DIRS
 @click.option("--public-key", "public_keys", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Trusted Ed25519 public key (.pub) or a folder of them; repeatable. The bundle must be "
               "signed by one.")

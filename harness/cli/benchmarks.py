@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import _guard
+from ._common import BENCHMARK_DIRS, _guard
 from .authoring import init, validate
 
 
@@ -16,9 +16,7 @@ def benchmark() -> None:
 
 
 @benchmark.command("list")
-@click.option("--benchmarks", "benchmark_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A folder of benchmark folders to search, before OVERSIGHT_BENCHMARKS and the defaults "
-                   "(repeatable).")
+@BENCHMARK_DIRS
 @_guard
 def list_benchmarks(benchmark_dirs: tuple[Path, ...]) -> int:
     """Every benchmark found by id: id, folder and which folder of the search path holds it."""

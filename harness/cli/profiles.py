@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import HarnessError, ProfileError
-from ._common import _guard, emit
+from ._common import BENCHMARK_DIRS, PROFILE_DIRS, _guard, emit
 
 
 @click.group()
@@ -15,16 +15,10 @@ def profile() -> None:
     """Work with sector profiles."""
 
 
-_DIRS = click.option("--profiles", "profile_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-                     help="A folder of profiles to search, before OVERSIGHT_PROFILES and the defaults (repeatable).")
-_BENCH = click.option("--benchmarks", "benchmark_dirs", multiple=True,
-                      type=click.Path(file_okay=False, path_type=Path),
-                      help="A folder of benchmark folders to search, before OVERSIGHT_BENCHMARKS and the defaults "
-                           "(repeatable).")
 
 
 @profile.command("list")
-@_DIRS
+@PROFILE_DIRS
 @_guard
 def list_profiles(profile_dirs: tuple[Path, ...]) -> int:
     """Every profile found by id: id, version, file and which folder of the search path holds it."""
@@ -38,8 +32,8 @@ def list_profiles(profile_dirs: tuple[Path, ...]) -> int:
 
 @profile.command("validate")
 @click.argument("refs", nargs=-1, required=True)
-@_DIRS
-@_BENCH
+@PROFILE_DIRS
+@BENCHMARK_DIRS
 @_guard
 def validate(refs: tuple[str, ...], profile_dirs: tuple[Path, ...], benchmark_dirs: tuple[Path, ...]) -> int:
     """Check profiles: 'ok' per file, or every problem with file, field path and line.

@@ -13,7 +13,7 @@ import click
 from ..errors import InputError
 from ..evidence.store import DEFAULT_TIMEOUT
 from ..sandbox import Limits, parse_size
-from ._common import EXIT, _guard, _show_model_log, emit
+from ._common import BENCHMARK_DIRS, EXIT, PROFILE_DIRS, _guard, _show_model_log, emit
 from ._progress import reporter_for
 from .sync import pending_message
 
@@ -56,11 +56,8 @@ def _sandbox_options(fn: object) -> object:
 @click.option("--profile", "profile_ref", required=True, metavar="FILE|ID[@VERSION]",
               help="Sector profile: a YAML file, or a profile id (newest version, or ID@VERSION) found in the "
                    "--profiles folders, OVERSIGHT_PROFILES or the installed defaults.")
-@click.option("--profiles", "profile_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A folder of profiles to search by id, before OVERSIGHT_PROFILES and the defaults (repeatable).")
-@click.option("--benchmarks", "benchmark_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A folder of benchmark folders to search by id, before OVERSIGHT_BENCHMARKS and the defaults "
-                   "(repeatable).")
+@PROFILE_DIRS
+@BENCHMARK_DIRS
 @click.option("--model", help="Model: .skops file, MLflow model URI (runs:/, models:/) or model directory.")
 @click.option("--predictions", type=click.Path(dir_okay=False, path_type=Path),
               help="Declared predictions: CSV or Parquet with id, decision and optional score.")
